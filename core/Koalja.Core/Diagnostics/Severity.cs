@@ -1,0 +1,8 @@
+namespace Koalja.Core.Diagnostics;
+
+public enum Severity
+{
+    Note,
+    Warning,
+    Error,
+}
