@@ -45,7 +45,8 @@ public sealed class DiagnosticBag(string file, SourceMap map)
         _items.Add(new Diagnostic(code, severity, message, File, at ?? Map.Locate(path), path, hint));
     }
 
-    private bool IsBroken(string path)
+    /// <summary>Whether the field at <paramref name="path"/>, or one around it, could not be read.</summary>
+    public bool IsBroken(string path)
     {
         for (var p = path; p.Length > 0; p = SourceMap.Parent(p))
         {

@@ -35,11 +35,12 @@ internal sealed class YamlSourceReader
                 var root = _parser.Accept<DocumentEnd>(out var end)
                     ? new ScalarNode(Position(end.Start), "", ScalarKind.Plain)
                     : ReadNode(depth: 0);
-                _parser.Consume<DocumentEnd>();
                 if (root is null)
                 {
                     return new SourceReadResult(documents, _diagnostics);
                 }
+
+                _parser.Consume<DocumentEnd>();
 
                 documents.Add(new SourceDocument(documents.Count, root));
             }

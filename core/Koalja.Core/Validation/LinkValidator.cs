@@ -24,7 +24,8 @@ internal sealed class LinkValidator(PipelineSpec spec, DiagnosticBag bag)
             _likelyMeant.Add(guess);
         }
 
-        if (output is not null && input is not null && output.TypeRef.Length > 0 && input.TypeRef.Length > 0 && output.TypeRef != input.TypeRef)
+        if (output is not null && input is not null && output.TypeRef != input.TypeRef
+            && spec.TypeByName(output.TypeRef) is not null && spec.TypeByName(input.TypeRef) is not null)
         {
             bag.Error(DiagnosticCodes.LinkTypeMismatch, path,
                 $"Link '{link.Name}' joins output '{source}' of type '{output.TypeRef}' to input '{destination}' of type '{input.TypeRef}'",
@@ -45,7 +46,7 @@ internal sealed class LinkValidator(PipelineSpec spec, DiagnosticBag bag)
             for (var i = 0; i < task.Inputs.Count; i++)
             {
                 var input = task.Inputs[i];
-                if (input.Name.Length == 0)
+                if (!NameRules.IsValidName(input.Name))
                 {
                     continue;
                 }
@@ -107,7 +108,7 @@ internal sealed class LinkValidator(PipelineSpec spec, DiagnosticBag bag)
     private TaskOutputSpec? FindOutput(TaskRef reference, string path)
     {
         var task = FindTask(reference, path);
-        if (task is null)
+        if (task is null || IsBroken(task, "outputs"))
         {
             return null;
         }
@@ -127,7 +128,7 @@ internal sealed class LinkValidator(PipelineSpec spec, DiagnosticBag bag)
     private TaskInputSpec? FindInput(TaskRef reference, string path)
     {
         var task = FindTask(reference, path);
-        if (task is null)
+        if (task is null || IsBroken(task, "inputs"))
         {
             return null;
         }
@@ -154,6 +155,13 @@ internal sealed class LinkValidator(PipelineSpec spec, DiagnosticBag bag)
         }
 
         return task;
+    }
+
+    /// <summary>A task whose inputs or outputs could not be read has already been reported; its links are not checked against them.</summary>
+    private bool IsBroken(TaskSpec task, string list)
+    {
+        var index = spec.Tasks.ToList().IndexOf(task);
+        return bag.IsBroken(SourceMap.Child(SourceMap.Item("spec.tasks", index), list));
     }
 
     private static string NamesOf(string what, IEnumerable<string> names)
