@@ -15,15 +15,20 @@ public sealed class SnapshotIdBuilder : IDisposable
     private const byte ValueEnd = 0x02;
 
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-    private byte[] _scratch = new byte[256];
+    private byte[] _message = new byte[512];
+    private int _length;
 
     public string Compute(string task, string codeVersion, IReadOnlyList<SnapshotInput> inputs)
     {
+        // The whole message is laid out first and hashed with one append on a reused context: each
+        // call crosses into the platform's crypto library, and a one-shot hash also creates a context
+        // per call, which costs more than the hashing itself for messages this small.
+        _length = 0;
         Append(task, FieldEnd);
         Append(codeVersion, FieldEnd);
         foreach (var input in inputs)
         {
-            _hash.AppendData([InputStart]);
+            AppendByte(InputStart);
             Append(input.Name, FieldEnd);
             foreach (var value in input.Values)
             {
@@ -32,6 +37,7 @@ public sealed class SnapshotIdBuilder : IDisposable
         }
 
         Span<byte> digest = stackalloc byte[32];
+        _hash.AppendData(_message, 0, _length);
         _hash.GetHashAndReset(digest);
         return Convert.ToHexStringLower(digest[..16]);
     }
@@ -40,14 +46,22 @@ public sealed class SnapshotIdBuilder : IDisposable
 
     private void Append(string text, byte terminator)
     {
-        var max = Encoding.UTF8.GetMaxByteCount(text.Length) + 1;
-        if (_scratch.Length < max)
-        {
-            _scratch = new byte[Math.Max(max, _scratch.Length * 2)];
-        }
+        Ensure(Encoding.UTF8.GetMaxByteCount(text.Length) + 1);
+        _length += Encoding.UTF8.GetBytes(text, _message.AsSpan(_length));
+        _message[_length++] = terminator;
+    }
 
-        var length = Encoding.UTF8.GetBytes(text, _scratch);
-        _scratch[length] = terminator;
-        _hash.AppendData(_scratch, 0, length + 1);
+    private void AppendByte(byte value)
+    {
+        Ensure(1);
+        _message[_length++] = value;
+    }
+
+    private void Ensure(int extra)
+    {
+        if (_length + extra > _message.Length)
+        {
+            Array.Resize(ref _message, Math.Max(_length + extra, _message.Length * 2));
+        }
     }
 }
