@@ -79,4 +79,8 @@ public static class DiagnosticCodes
     public const string SlideWithoutSlidingWindow = "KJ0315";
     public const string DuplicatePortName = "KJ0316";
     public const string DuplicatePipelineName = "KJ0317";
+
+    // KJ04xx: command and argument templates
+    public const string TemplateSyntax = "KJ0400";
+    public const string TemplateReference = "KJ0401";
 }

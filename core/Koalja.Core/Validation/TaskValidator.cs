@@ -48,6 +48,8 @@ internal sealed class TaskValidator(PipelineSpec spec, DiagnosticBag bag)
         {
             ValidateService(service, SourceMap.Child(path, "service"));
         }
+
+        TemplateValidator.Validate(task, spec, path, bag);
     }
 
     private void CheckType(TaskSpec task, string path)
