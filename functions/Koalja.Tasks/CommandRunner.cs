@@ -1,0 +1,256 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Text;
+using Koalja.Core.Storage;
+using Koalja.Core.Templates;
+
+namespace Koalja.Tasks;
+
+/// <summary>
+/// Runs a task's executor command for one snapshot. Inputs are copied to <c>inputs/&lt;input&gt;/&lt;i&gt;</c>
+/// and outputs are expected at <c>outputs/&lt;output&gt;</c> (a file, or a directory of files), both under a
+/// fresh working directory; paths are generated here, never taken from user-supplied names. The command
+/// and args are rendered templates passed as an argument list (no shell is added). The executor image is
+/// not used locally.
+/// </summary>
+internal sealed class CommandRunner(IArtifactStore store, TaskRuntimeOptions options, TimeProvider time) : ITaskRunner
+{
+    /// <summary>Largest content <c>readURI</c> puts on a command line.</summary>
+    private const int MaxReadUriBytes = 1024 * 1024;
+
+    public async Task<TaskOutcome> RunAsync(TaskInvocation invocation, CancellationToken cancellationToken)
+    {
+        var started = time.GetUtcNow();
+        var work = Path.Combine(options.WorkRoot, $"{invocation.SnapshotId}-{invocation.Attempt}-{Guid.NewGuid().ToString("N")[..8]}");
+        try
+        {
+            var setup = await PrepareAsync(invocation, work, cancellationToken);
+            if (setup.Error is { } setupError)
+            {
+                return new TaskOutcome(false, [], started, time.GetUtcNow(), Error: setupError);
+            }
+
+            var run = await ExecuteAsync(setup.Arguments, setup.Environment, work, cancellationToken);
+            if (!run.Succeeded)
+            {
+                return new TaskOutcome(false, [], started, time.GetUtcNow(), run.ExitCode, run.Error, run.StderrTail, run.LogSha256);
+            }
+
+            var (outputs, missing) = await CollectOutputsAsync(invocation, work, cancellationToken);
+            return missing is null
+                ? new TaskOutcome(true, outputs, started, time.GetUtcNow(), run.ExitCode, LogSha256: run.LogSha256)
+                : new TaskOutcome(false, [], started, time.GetUtcNow(), run.ExitCode, missing, run.StderrTail, run.LogSha256);
+        }
+        finally
+        {
+            TryDelete(work);
+        }
+    }
+
+    private async Task<Setup> PrepareAsync(TaskInvocation invocation, string work, CancellationToken cancellationToken)
+    {
+        var task = invocation.TaskSpec;
+        var executor = task.Executor!;
+        var inputs = new Dictionary<string, IReadOnlyList<TemplateFile>>(StringComparer.Ordinal);
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["KOALJA_PIPELINE"] = invocation.Pipeline,
+            ["KOALJA_TASK"] = task.Name,
+            ["KOALJA_SNAPSHOT_ID"] = invocation.SnapshotId,
+            ["KOALJA_CODE_VERSION"] = invocation.CodeVersion,
+        };
+        foreach (var input in invocation.Inputs)
+        {
+            var files = new List<TemplateFile>();
+            for (var i = 0; i < input.Values.Count; i++)
+            {
+                var value = input.Values[i];
+                var relative = $"inputs/{input.Name}/{i}";
+                await store.MaterializeAsync(value.Sha256, Path.Combine(work, relative), cancellationToken);
+                files.Add(new TemplateFile(relative, ArtifactUri.For(value.Sha256), value.ValueId, value.Sha256, value.Size));
+            }
+
+            inputs[input.Name] = files;
+            environment[EnvironmentName("KOALJA_INPUT_", input.Name)] = string.Join('\n', files.Select(f => Path.Combine(work, f.Path)));
+        }
+
+        var outputs = new Dictionary<string, TemplateFile>(StringComparer.Ordinal);
+        Directory.CreateDirectory(Path.Combine(work, "outputs"));
+        foreach (var output in task.Outputs)
+        {
+            outputs[output.Name] = new TemplateFile($"outputs/{output.Name}");
+            environment[EnvironmentName("KOALJA_OUTPUT_", output.Name)] = Path.Combine(work, "outputs", output.Name);
+        }
+
+        foreach (var variable in executor.Env.Where(e => e.Value is not null))
+        {
+            environment[variable.Name] = variable.Value!;
+        }
+
+        var data = TemplateData.Build(task, invocation.Spec, inputs, outputs, invocation.SnapshotId, name => "127.0.0.1");
+        var arguments = new List<string>();
+        try
+        {
+            foreach (var text in executor.Command.Concat(executor.Args))
+            {
+                arguments.Add(Template.Parse(text).Render(data, ReadUri));
+            }
+        }
+        catch (TemplateException e)
+        {
+            return new Setup([], environment, $"Cannot render the command of task '{task.Name}': {e.Message}");
+        }
+
+        return arguments.Count == 0
+            ? new Setup([], environment, $"Task '{task.Name}' has no command; locally Koalja runs the executor's command and args, not the image's entrypoint")
+            : new Setup(arguments, environment, null);
+    }
+
+    private byte[] ReadUri(string uri)
+    {
+        if (!ArtifactUri.TryParse(uri, out var sha256))
+        {
+            throw new TemplateException($"readURI: unsupported URI '{uri}'", 0);
+        }
+
+        using var stream = store.OpenReadAsync(sha256).GetAwaiter().GetResult();
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = stream.Read(chunk)) > 0)
+        {
+            buffer.Write(chunk, 0, read);
+            if (buffer.Length > MaxReadUriBytes)
+            {
+                throw new TemplateException($"readURI: content larger than {MaxReadUriBytes:N0} bytes does not belong on a command line", 0);
+            }
+        }
+
+        return buffer.ToArray();
+    }
+
+    private async Task<RunResult> ExecuteAsync(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, string work, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(arguments[0])
+        {
+            WorkingDirectory = work,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments.Skip(1))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        var logPath = Path.Combine(work, "koalja.log");
+        await using var log = new LogWriter(logPath, options.StderrTailBytes);
+        using var process = new Process { StartInfo = start };
+        try
+        {
+            process.Start();
+        }
+        catch (Win32Exception e)
+        {
+            return new RunResult(false, null, $"Cannot start '{arguments[0]}': {e.Message}", null, null);
+        }
+
+        process.StandardInput.Close();
+        var pumps = Task.WhenAll(log.PumpAsync(process.StandardOutput.BaseStream, isError: false), log.PumpAsync(process.StandardError.BaseStream, isError: true));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.CommandTimeout);
+        string? error = null;
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(CancellationToken.None);
+            error = cancellationToken.IsCancellationRequested ? "cancelled" : $"timed out after {options.CommandTimeout}";
+        }
+
+        await pumps;
+        await log.DisposeAsync();
+        var logSha = await StoreLogAsync(logPath, cancellationToken);
+        var exitCode = process.ExitCode;
+        error ??= exitCode == 0 ? null : $"exit code {exitCode}";
+        return new RunResult(error is null, exitCode, error, log.StderrTail, logSha);
+    }
+
+    private async Task<string?> StoreLogAsync(string logPath, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(logPath) || new FileInfo(logPath).Length == 0)
+        {
+            return null;
+        }
+
+        await using var stream = File.OpenRead(logPath);
+        return (await store.PutAsync(stream, cancellationToken: cancellationToken)).Sha256;
+    }
+
+    private async Task<(IReadOnlyList<ProducedValue> Outputs, string? Missing)> CollectOutputsAsync(TaskInvocation invocation, string work, CancellationToken cancellationToken)
+    {
+        var produced = new List<ProducedValue>();
+        foreach (var output in invocation.TaskSpec.Outputs)
+        {
+            var path = Path.Combine(work, "outputs", output.Name);
+            var mediaType = MediaTypes.ForFormat(invocation.Spec.TypeByName(output.TypeRef)?.Format);
+            IEnumerable<string> files = File.Exists(path) ? [path]
+                : Directory.Exists(path) ? Directory.GetFiles(path).Order(StringComparer.Ordinal)
+                : [];
+            var index = 0;
+            foreach (var file in files)
+            {
+                await using var stream = File.OpenRead(file);
+                var stored = await store.PutAsync(stream, cancellationToken: cancellationToken);
+                produced.Add(new ProducedValue(output.Name, index++, stored.Sha256, stored.Size, mediaType));
+            }
+
+            if (index == 0 && !Directory.Exists(path))
+            {
+                return ([], $"the command exited 0 but wrote no output '{output.Name}' (expected a file at outputs/{output.Name}, or a directory of files)");
+            }
+        }
+
+        return (produced, null);
+    }
+
+    /// <summary><c>KOALJA_INPUT_INPUTFILE</c>: the name in upper case, anything but letters and digits as '_'.</summary>
+    internal static string EnvironmentName(string prefix, string name)
+    {
+        var builder = new StringBuilder(prefix);
+        foreach (var c in name)
+        {
+            builder.Append(char.IsAsciiLetterOrDigit(c) ? char.ToUpperInvariant(c) : '_');
+        }
+
+        return builder.ToString();
+    }
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+        catch (IOException)
+        {
+            // a leftover working directory is harmless; the next start cleans the work root
+        }
+    }
+
+    private sealed record Setup(IReadOnlyList<string> Arguments, IReadOnlyDictionary<string, string> Environment, string? Error);
+
+    private sealed record RunResult(bool Succeeded, int? ExitCode, string? Error, string? StderrTail, string? LogSha256);
+}

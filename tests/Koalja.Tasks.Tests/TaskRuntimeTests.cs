@@ -1,0 +1,174 @@
+using System.Text;
+using Koalja.Core.Loading;
+using Koalja.Core.Spec;
+using Koalja.Core.Storage;
+
+namespace Koalja.Tasks.Tests;
+
+/// <summary>The task runtime with real /bin/sh commands and a real local store.</summary>
+public sealed class TaskRuntimeTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("koalja-tasks-").FullName;
+    private readonly LocalArtifactStore _store;
+    private readonly TaskRuntime _runtime;
+
+    public TaskRuntimeTests()
+    {
+        _store = new LocalArtifactStore(Path.Combine(_dir, "blobs"));
+        _runtime = new TaskRuntime(_store, new TaskRuntimeOptions { WorkRoot = Path.Combine(_dir, "work"), CommandTimeout = TimeSpan.FromSeconds(5) }, TimeProvider.System);
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task ACommandRunsOnItsInputsAndItsOutputFileBecomesAValue()
+    {
+        var outcome = await RunAsync("cat {{.inputs.inputFile.path}} | uniq > {{.outputs.outputFile.path}}", "a\na\nb\n");
+
+        Assert.True(outcome.Succeeded, outcome.Error);
+        var value = Assert.Single(outcome.Outputs);
+        Assert.Equal(("outputFile", 0, "text/plain"), (value.Output, value.Index, value.MediaType));
+        Assert.Equal("a\nb\n", await ReadAsync(value.Sha256));
+    }
+
+    [Fact]
+    public async Task InputsAndOutputsAreAlsoInTheEnvironment()
+    {
+        var outcome = await RunAsync("cat \"$KOALJA_INPUT_INPUTFILE\" > \"$KOALJA_OUTPUT_OUTPUTFILE\"; echo \"$KOALJA_TASK\" >> \"$KOALJA_OUTPUT_OUTPUTFILE\"", "x\n");
+
+        Assert.True(outcome.Succeeded, outcome.Error);
+        Assert.Equal("x\nwork\n", await ReadAsync(outcome.Outputs[0].Sha256));
+    }
+
+    [Fact]
+    public async Task ASequenceIsAListInTemplatesAndOnePathPerLineInTheEnvironment()
+    {
+        var outcome = await RunAsync("cat {{range .inputs.inputFile}}{{.path}} {{end}}> {{.outputs.outputFile.path}}; echo \"$KOALJA_INPUT_INPUTFILE\" | wc -l >> {{.outputs.outputFile.path}}",
+            ["1\n", "2\n"], minSequenceLength: 2);
+
+        Assert.True(outcome.Succeeded, outcome.Error);
+        Assert.Equal("1\n2\n2\n", await ReadAsync(outcome.Outputs[0].Sha256));
+    }
+
+    [Fact]
+    public async Task AFailingCommandReportsItsExitCodeAndTheEndOfStderrAndKeepsItsLog()
+    {
+        var outcome = await RunAsync("echo working; echo 'something broke' >&2; exit 3", "x");
+
+        Assert.False(outcome.Succeeded);
+        Assert.Equal(3, outcome.ExitCode);
+        Assert.Equal("exit code 3", outcome.Error);
+        Assert.Equal("something broke", outcome.StderrTail);
+        var log = await ReadAsync(outcome.LogSha256!);
+        Assert.Contains("working", log, StringComparison.Ordinal);
+        Assert.Contains("something broke", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ACommandThatWritesNoOutputFails()
+    {
+        var outcome = await RunAsync("true", "x");
+
+        Assert.False(outcome.Succeeded);
+        Assert.Contains("wrote no output 'outputFile'", outcome.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ADirectoryOutputGivesOneValuePerFileInNameOrder()
+    {
+        var outcome = await RunAsync("mkdir {{.outputs.outputFile.path}} && echo 2 > {{.outputs.outputFile.path}}/b && echo 1 > {{.outputs.outputFile.path}}/a", "x");
+
+        Assert.True(outcome.Succeeded, outcome.Error);
+        Assert.Equal(["1\n", "2\n"], await Task.WhenAll(outcome.Outputs.Select(o => ReadAsync(o.Sha256))));
+        Assert.Equal([0, 1], outcome.Outputs.Select(o => o.Index));
+    }
+
+    [Fact]
+    public async Task ACommandThatRunsTooLongIsKilled()
+    {
+        var outcome = await RunAsync("sleep 30; echo late > {{.outputs.outputFile.path}}", "x", timeout: TimeSpan.FromMilliseconds(300));
+
+        Assert.False(outcome.Succeeded);
+        Assert.StartsWith("timed out after", outcome.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FileSplitMakesAValuePerLine()
+    {
+        var spec = Load("""
+            - name: split
+              type: FileSplit
+              inputs: [{name: input, typeRef: text}]
+              outputs: [{name: line, typeRef: text, ready: Auto}]
+            """, "split/input");
+        var input = await _store.PutAsync(new MemoryStream("one\ntwo\n\nfour"u8.ToArray()));
+
+        var outcome = await _runtime.RunAsync(Invocation(spec, "split", [input]), CancellationToken.None);
+
+        Assert.True(outcome.Succeeded, outcome.Error);
+        Assert.Equal(["one", "two", "", "four"], await Task.WhenAll(outcome.Outputs.Select(o => ReadAsync(o.Sha256))));
+    }
+
+    [Fact]
+    public void EnvironmentNamesAreUpperCaseWithUnderscores() =>
+        Assert.Equal("KOALJA_INPUT_MY_INPUT2", CommandRunner.EnvironmentName("KOALJA_INPUT_", "my-input2"));
+
+    private async Task<TaskOutcome> RunAsync(string script, string input, TimeSpan? timeout = null) =>
+        await RunAsync(script, [input], null, timeout);
+
+    private async Task<TaskOutcome> RunAsync(string script, string[] inputs, long? minSequenceLength = null, TimeSpan? timeout = null)
+    {
+        var yamlScript = script.Replace("\"", "\\\"", StringComparison.Ordinal);
+        var spec = Load($$"""
+            - name: work
+              inputs: [{name: inputFile, typeRef: text{{(minSequenceLength is { } m ? $", minSequenceLength: {m}" : "")}}}]
+              outputs: [{name: outputFile, typeRef: text}]
+              executor: {image: alpine, command: ["/bin/sh", "-c", "{{yamlScript}}"]}
+            """, "work/inputFile");
+        var stored = new List<StoredArtifact>();
+        foreach (var content in inputs)
+        {
+            stored.Add(await _store.PutAsync(new MemoryStream(Encoding.UTF8.GetBytes(content))));
+        }
+
+        var runtime = timeout is null ? _runtime
+            : new TaskRuntime(_store, new TaskRuntimeOptions { WorkRoot = Path.Combine(_dir, "work"), CommandTimeout = timeout.Value }, TimeProvider.System);
+        return await runtime.RunAsync(Invocation(spec, "work", stored), CancellationToken.None);
+    }
+
+    private static TaskInvocation Invocation(PipelineSpec spec, string task, IReadOnlyList<StoredArtifact> values)
+    {
+        var input = spec.TaskByName(task)!.Inputs[0].Name;
+        return new TaskInvocation("p", spec, task, "code", "snap", 1,
+            [new InvocationInput(input, values.Select((v, i) => new InvocationValue($"v{i}", v.Sha256, v.Size, "text/plain")).ToList())]);
+    }
+
+    private static PipelineSpec Load(string task, string destination)
+    {
+        var yaml = $"""
+            apiVersion: koalja.aljabr.io/v1alpha1
+            kind: Pipeline
+            metadata: {"{name: p}"}
+            spec:
+              tasks:
+              - name: drop
+                type: FileDrop
+                outputs: [{"{name: file, typeRef: text}"}]
+            {Indent(task)}
+              links: [{"{"}name: l, sourceRef: drop/file, destinationRef: {destination}{"}"}]
+              types: [{"{name: text, protocol: File, format: Text}"}]
+            """;
+        var result = PipelineLoader.LoadText(yaml, "test.yaml");
+        Assert.True(result.Succeeded, string.Join("\n", result.Diagnostics));
+        return result.Pipelines[0].Pipeline.Spec;
+    }
+
+    private static string Indent(string text) => string.Join("\n", text.Split('\n').Select(l => "  " + l));
+
+    private async Task<string> ReadAsync(string sha256)
+    {
+        await using var stream = await _store.OpenReadAsync(sha256);
+        using var reader = new StreamReader(stream);
+        return await reader.ReadToEndAsync();
+    }
+}
