@@ -27,6 +27,7 @@ public sealed class SnapshotAssembler : IDisposable
     private readonly SnapshotIdBuilder _ids = new();
     private readonly List<Snapshot> _ready = [];
     private readonly List<ArrivedValue> _consumed = [];
+    private readonly List<ArrivedValue> _unqueued = [];
     private long _nextArrival;
     private long _nextSequence;
 
@@ -78,6 +79,7 @@ public sealed class SnapshotAssembler : IDisposable
         ArgumentNullException.ThrowIfNull(e);
         _ready.Clear();
         _consumed.Clear();
+        _unqueued.Clear();
         switch (e)
         {
             case ValueArrived arrived:
@@ -94,7 +96,7 @@ public sealed class SnapshotAssembler : IDisposable
                 break;
         }
 
-        return new AssemblyResult(_ready, _consumed);
+        return new AssemblyResult(_ready, _consumed, _unqueued);
     }
 
     /// <summary>Whether a value that arrived on <paramref name="input"/> is still held (buffered, waiting in its link, or in an unfinished snapshot).</summary>
@@ -128,6 +130,7 @@ public sealed class SnapshotAssembler : IDisposable
             // The new value replaces the input's old one, which no later snapshot can contain.
             foreach (var old in stream.Buffer)
             {
+                _unqueued.Add(old);
                 Release(old);
             }
 
@@ -197,6 +200,7 @@ public sealed class SnapshotAssembler : IDisposable
             var leaving = _policy == SnapshotPolicy.SlidingWindow ? Math.Min(stream.Slide, stream.Buffer.Count) : stream.Buffer.Count;
             for (var i = 0; i < leaving; i++)
             {
+                _unqueued.Add(stream.Buffer[i]);
                 Release(stream.Buffer[i]);
             }
 
