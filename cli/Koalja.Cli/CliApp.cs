@@ -6,14 +6,15 @@ namespace Koalja.Cli;
 /// <summary>The <c>koalja</c> command line: one root command with a sub-command per capability.</summary>
 public static class CliApp
 {
-    public static RootCommand CreateRootCommand(TextWriter stdout) => new("Koalja: data pipelines with provenance.")
+    public static RootCommand CreateRootCommand(TextWriter stdout, TextWriter stderr) => new("Koalja: data pipelines with provenance.")
     {
         ValidateCommand.Create(stdout),
+        UpCommand.Create(stdout, stderr),
     };
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
     {
-        var root = CreateRootCommand(stdout);
+        var root = CreateRootCommand(stdout, stderr);
         var configuration = new InvocationConfiguration { Output = stdout, Error = stderr };
         return await root.Parse(args).InvokeAsync(configuration, cancellationToken);
     }

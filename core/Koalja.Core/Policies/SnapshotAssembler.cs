@@ -59,6 +59,9 @@ public sealed class SnapshotAssembler : IDisposable
 
     public SnapshotPolicy Policy => _policy;
 
+    /// <summary>The arrival number the next new value will get.</summary>
+    public long NextArrival => _nextArrival;
+
     /// <summary>Number of snapshots handed out and not finished.</summary>
     public int OutstandingCount => _outstanding.Count;
 

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Koalja.Core.Spec;
 
 /// <summary>A <c>koalja.aljabr.io/v1alpha1</c> <c>Pipeline</c> resource, as written in the original Koalja.</summary>
@@ -16,5 +18,6 @@ public sealed record Pipeline
 
     public PipelineSpec Spec { get; init; } = new();
 
+    [JsonIgnore]
     public string Name => Metadata.Name;
 }

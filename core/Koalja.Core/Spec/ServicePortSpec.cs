@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Koalja.Core.Spec;
 
 /// <summary>A port of a task service; <c>localPort</c> is where the executor really listens, when it differs.</summary>
@@ -9,5 +11,6 @@ public sealed record ServicePortSpec
 
     public long? LocalPort { get; init; }
 
+    [JsonIgnore]
     public bool NeedsProxy => LocalPort is > 0 && LocalPort != Port;
 }

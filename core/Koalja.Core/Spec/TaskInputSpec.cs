@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Koalja.Core.Spec;
 
 /// <summary>An input of a task and how many values of it one execution takes.</summary>
@@ -21,12 +23,16 @@ public sealed record TaskInputSpec
     public string? MergeInto { get; init; }
 
     /// <summary>Values needed before a snapshot is ready: <c>requiredSequenceLength</c>, else <c>minSequenceLength</c>, else 1.</summary>
+    [JsonIgnore]
     public long MinLength => RequiredSequenceLength ?? MinSequenceLength ?? 1;
 
     /// <summary>Most values one snapshot takes (and the buffer size): <c>requiredSequenceLength</c>, else <c>maxSequenceLength</c>, else the minimum.</summary>
+    [JsonIgnore]
     public long MaxLength => RequiredSequenceLength ?? MaxSequenceLength ?? MinLength;
 
+    [JsonIgnore]
     public long SlideLength => Slide ?? 1;
 
+    [JsonIgnore]
     public bool IsMerged => !string.IsNullOrEmpty(MergeInto);
 }

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Koalja.Core.Spec;
 
 /// <summary>An output of a task.</summary>
@@ -14,6 +16,7 @@ public sealed record TaskOutputSpec
     public IReadOnlyDictionary<string, string> Options { get; init; } = new Dictionary<string, string>();
 
     /// <summary>The readiness in force. Only call on a validated pipeline.</summary>
+    [JsonIgnore]
     public OutputReadiness EffectiveReady =>
         SpecEnums.TryParseOutputReadiness(Ready, out var ready)
             ? ready

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Koalja.Core.Spec;
 
 /// <summary>One step of a pipeline: inputs, outputs, and what runs (an executor or a built-in type).</summary>
@@ -23,18 +25,21 @@ public sealed record TaskSpec
     public IReadOnlyList<TaskOutputSpec> Outputs { get; init; } = [];
 
     /// <summary>The policy in force. Only call on a validated pipeline.</summary>
+    [JsonIgnore]
     public SnapshotPolicy EffectiveSnapshotPolicy =>
         SpecEnums.TryParseSnapshotPolicy(SnapshotPolicy, out var policy)
             ? policy
             : throw new InvalidOperationException($"Task '{Name}' has invalid snapshot policy '{SnapshotPolicy}'; validate the pipeline first.");
 
     /// <summary>The launch policy in force. Only call on a validated pipeline.</summary>
+    [JsonIgnore]
     public LaunchPolicy EffectiveLaunchPolicy =>
         string.IsNullOrEmpty(LaunchPolicy) ? (Inputs.Count > 0 ? Spec.LaunchPolicy.Auto : Spec.LaunchPolicy.Custom)
         : SpecEnums.TryParseLaunchPolicy(LaunchPolicy, out var policy) ? policy
         : throw new InvalidOperationException($"Task '{Name}' has invalid launch policy '{LaunchPolicy}'; validate the pipeline first.");
 
     /// <summary>The inputs that form a snapshot: those without <c>mergeInto</c>.</summary>
+    [JsonIgnore]
     public IEnumerable<TaskInputSpec> SnapshotInputs => Inputs.Where(i => string.IsNullOrEmpty(i.MergeInto));
 
     public TaskInputSpec? InputByName(string name) => Inputs.FirstOrDefault(i => i.Name == name);

@@ -1,0 +1,136 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Koalja.Core.Diagnostics;
+using Koalja.Core.Loading;
+using Koalja.Core.Spec;
+using Koalja.Operator.Hosting;
+using Koalja.Operator.Runtime;
+using Koalja.Tasks;
+using Microsoft.Extensions.Logging;
+
+namespace Koalja.Cli.Commands;
+
+/// <summary><c>koalja up FILE...</c>: runs pipelines on this machine until Ctrl+C.</summary>
+internal static class UpCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var files = new Argument<string[]>("files") { Description = "Pipeline files to run", Arity = ArgumentArity.OneOrMore };
+        var port = new Option<int>("--port") { Description = "HTTP port on 127.0.0.1 (default: a free one)" };
+        var data = new Option<string>("--data") { Description = "Data directory: registry, stored values, logs (a restart with the same directory resumes)", DefaultValueFactory = _ => ".koalja" };
+        var attempts = new Option<int>("--max-attempts") { Description = "Executions of a snapshot before it is dead-lettered", DefaultValueFactory = _ => 3 };
+        var retryDelay = new Option<double>("--retry-delay") { Description = "Seconds before the first retry (doubling after)", DefaultValueFactory = _ => 1.0 };
+        var slots = new Option<int>("--slots") { Description = "Parallel executions per AllNew task", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var timeout = new Option<double>("--timeout") { Description = "Seconds an execution may run", DefaultValueFactory = _ => 600.0 };
+        var maxDrop = new Option<long>("--max-drop") { Description = "Largest drop in bytes", DefaultValueFactory = _ => 1L << 30 };
+        var verbose = new Option<bool>("--verbose") { Description = "Log every execution" };
+        var command = new Command("up", "Run pipelines on this machine, with an HTTP API on 127.0.0.1") { files, port, data, attempts, retryDelay, slots, timeout, maxDrop, verbose };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var runtime = new RuntimeOptions
+            {
+                MaxAttempts = Math.Max(1, parse.GetValue(attempts)),
+                RetryDelay = TimeSpan.FromSeconds(Math.Max(0, parse.GetValue(retryDelay))),
+                SlotsPerTask = Math.Max(1, parse.GetValue(slots)),
+                CommandTimeout = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(timeout))),
+                MaxDropBytes = Math.Max(1, parse.GetValue(maxDrop)),
+            };
+            var options = new LocalServerOptions { DataDirectory = parse.GetValue(data)!, Port = parse.GetValue(port), Runtime = runtime };
+            return await RunAsync(parse.GetValue(files)!, options, parse.GetValue(verbose), stdout, stderr, cancellationToken);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string[] files, LocalServerOptions options, bool verbose, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        var pipelines = new List<Pipeline>();
+        var failed = false;
+        foreach (var result in files.Select(PipelineLoader.LoadFile))
+        {
+            foreach (var diagnostic in result.Diagnostics.Where(d => d.Severity != Severity.Note))
+            {
+                stderr.WriteLine(diagnostic.Format());
+                if (diagnostic.Hint is { } hint)
+                {
+                    stderr.WriteLine($"  hint: {hint}");
+                }
+            }
+
+            failed |= !result.Succeeded;
+            pipelines.AddRange(result.Pipelines.Select(p => p.Pipeline));
+        }
+
+        foreach (var duplicate in pipelines.GroupBy(p => p.Name).Where(g => g.Count() > 1))
+        {
+            stderr.WriteLine($"koalja: pipeline '{duplicate.Key}' is given {duplicate.Count()} times; pipeline names must be unique");
+            failed = true;
+        }
+
+        if (failed)
+        {
+            return 1;
+        }
+
+        foreach (var (pipeline, task) in pipelines.SelectMany(p => p.Spec.Tasks.Select(t => (p, t))))
+        {
+            if (task.Executor?.Image is { Length: > 0 } image)
+            {
+                stdout.WriteLine($"note: {pipeline.Name}/{task.Name}: image {image} is not used locally; its command runs on this machine");
+            }
+            else if (task.Inputs.Count > 0 && task.Executor is null && !TaskRuntime.RunnableTypes.Contains(task.Type))
+            {
+                stdout.WriteLine($"warning: {pipeline.Name}/{task.Name}: task type '{task.Type}' does not run locally; its snapshots will be dead-lettered");
+            }
+        }
+
+        LocalServer server;
+        try
+        {
+            server = await LocalServer.StartAsync(options, pipelines, logging => logging
+                .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
+                .SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning)
+                .AddFilter("Microsoft", LogLevel.Warning), cancellationToken);
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or System.Net.Sockets.SocketException)
+        {
+            stderr.WriteLine($"koalja: {e.Message}");
+            return 1;
+        }
+
+        await using (server)
+        {
+            var url = server.Url.ToString().TrimEnd('/');
+            var dataShown = Path.GetRelativePath(Environment.CurrentDirectory, server.DataRoot);
+            dataShown = dataShown.StartsWith("..", StringComparison.Ordinal) ? server.DataRoot : "./" + dataShown;
+            foreach (var pipeline in pipelines)
+            {
+                stdout.WriteLine($"Koalja {Version} — pipeline {pipeline.Name} ({pipeline.Spec.Tasks.Count} tasks, {pipeline.Spec.Links.Count} links) — {url}   data: {dataShown}");
+                foreach (var drop in pipeline.Spec.Tasks.Where(t => t.Type == BuiltInTaskTypes.FileDrop))
+                {
+                    stdout.WriteLine($"  drop data:  curl -X POST {url}/pipelines/{pipeline.Name}/{drop.Name} --data-binary @FILE");
+                }
+            }
+
+            stdout.WriteLine("Press Ctrl+C to stop.");
+            stdout.Flush();
+            await WaitForStopAsync(cancellationToken);
+            stdout.WriteLine("Stopping: running executions are abandoned and run again at the next start.");
+        }
+
+        return 0;
+    }
+
+    private static async Task WaitForStopAsync(CancellationToken cancellationToken)
+    {
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            stop.TrySetResult();
+        });
+        using var registration = cancellationToken.Register(() => stop.TrySetResult());
+        await stop.Task;
+    }
+
+    private static string Version => typeof(UpCommand).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}" : "0.1";
+}

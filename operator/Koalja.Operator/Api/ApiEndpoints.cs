@@ -1,0 +1,162 @@
+using System.Text.Json;
+using Koalja.Core.Storage;
+using Koalja.Operator.Registry;
+using Koalja.Operator.Runtime;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Koalja.Operator.Api;
+
+/// <summary>The HTTP API of a Koalja server (see docs/api.md).</summary>
+public static class ApiEndpoints
+{
+    private const int MaxPage = 1000;
+
+    public static IEndpointRouteBuilder MapKoaljaApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/healthz", () => Results.Json(new Dictionary<string, string> { ["status"] = "ok" }, ApiJsonContext.Default.DictionaryStringString));
+        app.MapPost("/pipelines/{p}/{task}", DropEndpoint.HandleAsync);
+        app.MapGet("/api/pipelines", ListPipelines);
+        app.MapGet("/api/pipelines/{p}", GetPipeline);
+        app.MapGet("/api/pipelines/{p}/values", ListValues);
+        app.MapGet("/api/pipelines/{p}/dead-letters", ListDeadLetters);
+        app.MapGet("/api/values/{id}", GetValue);
+        app.MapGet("/api/values/{id}/content", GetContentAsync);
+        return app;
+    }
+
+    private static IResult ListPipelines(Router router)
+    {
+        using var connection = router.Registry.Open();
+        var reader = new RegistryReader(connection);
+        var list = router.Pipelines.Values.Select(runtime =>
+        {
+            var counts = reader.TaskCounts(runtime.Name);
+            var running = runtime.Dispatchers.Values.Sum(d => (long)d.Running);
+            return new PipelineSummaryDto(runtime.Name, runtime.Revision, runtime.Spec.Tasks.Count, runtime.Spec.Links.Count,
+                counts.Values.Sum(c => c.Values), counts.Values.Sum(c => c.Pending), running, counts.Values.Sum(c => c.DeadLettered));
+        }).ToList();
+        return Results.Json(list, ApiJsonContext.Default.ListPipelineSummaryDto);
+    }
+
+    private static IResult GetPipeline(string p, Router router)
+    {
+        if (!router.Pipelines.TryGetValue(p, out var runtime))
+        {
+            return NoPipeline(p, router);
+        }
+
+        using var connection = router.Registry.Open();
+        var reader = new RegistryReader(connection);
+        var counts = reader.TaskCounts(p);
+        var links = reader.LinkCounts(p);
+        var tasks = runtime.Spec.Tasks.Select(t =>
+        {
+            var c = counts.GetValueOrDefault(t.Name) ?? new TaskCounts();
+            var (running, _) = router.Activity(p, t.Name);
+            var kind = t.Type is { Length: > 0 } type ? type : "command";
+            return new TaskStatsDto(t.Name, kind, t.EffectiveSnapshotPolicy.ToString(), runtime.Dispatchers.GetValueOrDefault(t.Name)?.Slots ?? 0,
+                c.Queued, c.Pending, running, c.Succeeded, c.FailedAttempts, c.DeadLettered, c.Values);
+        }).ToList();
+        var linkStats = runtime.Spec.Links.Select(l =>
+        {
+            var (queued, taken, consumed) = links.GetValueOrDefault(l.Name);
+            return new LinkStatsDto(l.Name, l.SourceRef, l.DestinationRef, queued, taken, consumed);
+        }).ToList();
+        var spec = JsonDocument.Parse(runtime.SpecJson).RootElement.Clone();
+        return Results.Json(new PipelineDto(p, runtime.Revision, spec, tasks, linkStats, counts.Values.Sum(c => c.DeadLettered)), ApiJsonContext.Default.PipelineDto);
+    }
+
+    private static IResult ListValues(string p, string? task, string? output, int? limit, long? after, Router router)
+    {
+        if (!router.Pipelines.TryGetValue(p, out var runtime))
+        {
+            return NoPipeline(p, router);
+        }
+
+        if (task is not null && runtime.Spec.TaskByName(task) is null)
+        {
+            return Problems.NotFound($"No task '{task}' in pipeline '{p}'", Core.Diagnostics.Suggestions.DidYouMean(task, runtime.Spec.Tasks.Select(t => t.Name)));
+        }
+
+        if (limit is < 1 or > MaxPage)
+        {
+            return Problems.BadRequest("Invalid limit", $"limit is 1 to {MaxPage}.");
+        }
+
+        using var connection = router.Registry.Open();
+        var take = limit ?? 100;
+        var values = new RegistryReader(connection).Values(p, task, output, after ?? 0, take + 1);
+        var page = values.Take(take).Select(ValueDto.From).ToList();
+        return Results.Json(new ValuePageDto(page, values.Count > take ? page[^1].Seq : null), ApiJsonContext.Default.ValuePageDto);
+    }
+
+    private static IResult ListDeadLetters(string p, Router router)
+    {
+        if (!router.Pipelines.ContainsKey(p))
+        {
+            return NoPipeline(p, router);
+        }
+
+        using var connection = router.Registry.Open();
+        var list = new RegistryReader(connection).DeadLetters(p)
+            .Select(d => new DeadLetterDto(d.SnapshotId, d.Task, d.Reason, d.StderrTail, d.Attempts, d.CreatedAt)).ToList();
+        return Results.Json(list, ApiJsonContext.Default.ListDeadLetterDto);
+    }
+
+    private static IResult GetValue(string id, Router router)
+    {
+        using var connection = router.Registry.Open();
+        var reader = new RegistryReader(connection);
+        if (reader.Value(id) is not { } value)
+        {
+            return Problems.NotFound($"No value '{id}'");
+        }
+
+        var inputs = new Dictionary<string, IReadOnlyList<SourceValueDto>>(StringComparer.Ordinal);
+        ExecutionDto? execution = null;
+        if (value.SnapshotId is { } snapshot)
+        {
+            foreach (var group in reader.SourceInputs(snapshot).GroupBy(s => s.Input))
+            {
+                inputs[group.Key] = group.Select(s => new SourceValueDto(s.ValueId, s.ArrivedOn)).ToList();
+            }
+        }
+
+        if (value.ExecutionId is { } executionId && reader.Execution(executionId) is { } e)
+        {
+            execution = new ExecutionDto(e.Id, e.SnapshotId, e.Attempt, e.Worker, e.StartedAt, e.FinishedAt, e.Status, e.ExitCode, e.Error,
+                e.LogSha256 is null ? null : ArtifactUri.For(e.LogSha256));
+        }
+
+        return Results.Json(new ValueDetailDto(ValueDto.From(value), inputs, execution), ApiJsonContext.Default.ValueDetailDto);
+    }
+
+    private static async Task<IResult> GetContentAsync(string id, Router router, IArtifactStore store, CancellationToken cancellationToken)
+    {
+        ValueRecord? value;
+        using (var connection = router.Registry.Open())
+        {
+            value = new RegistryReader(connection).Value(id);
+        }
+
+        if (value is null)
+        {
+            return Problems.NotFound($"No value '{id}'");
+        }
+
+        try
+        {
+            var stream = await store.OpenReadAsync(value.Sha256, cancellationToken);
+            return Results.Stream(stream, value.MediaType, entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{value.Sha256}\""));
+        }
+        catch (ArtifactNotFoundException)
+        {
+            return Problems.Status(StatusCodes.Status410Gone, $"The content of value '{id}' is gone", $"Nothing is stored under sha256:{value.Sha256}.");
+        }
+    }
+
+    private static IResult NoPipeline(string p, Router router) =>
+        Problems.NotFound($"No pipeline '{p}'", $"This server runs: {string.Join(", ", router.Pipelines.Keys)}.");
+}

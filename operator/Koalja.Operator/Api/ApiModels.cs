@@ -1,0 +1,46 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Koalja.Operator.Registry;
+
+namespace Koalja.Operator.Api;
+
+/// <summary>A value as the API shows it.</summary>
+public sealed record ValueDto(
+    string Id, string Pipeline, string Task, string Output, int OutputIndex, string Sha256, long Size, string MediaType,
+    DateTimeOffset Created, string Uri, string Revision, string? CodeVersion, string? SnapshotId, string? ExecutionId, string? SourceName, long Seq)
+{
+    public static ValueDto From(ValueRecord v) => new(v.Id, v.Pipeline, v.Task, v.Output, v.OutputIndex, v.Sha256, v.Size, v.MediaType, v.CreatedAt,
+        Core.Storage.ArtifactUri.For(v.Sha256), v.Revision, v.CodeVersion, v.SnapshotId, v.ExecutionId, v.SourceName, v.Seq);
+}
+
+/// <summary>A value with where it came from: its source values per input, and the execution that made it.</summary>
+public sealed record ValueDetailDto(ValueDto Value, IReadOnlyDictionary<string, IReadOnlyList<SourceValueDto>> Inputs, ExecutionDto? Execution);
+
+public sealed record SourceValueDto(string Id, string ArrivedOn);
+
+public sealed record ExecutionDto(string Id, string SnapshotId, int Attempt, string Worker, DateTimeOffset Started, DateTimeOffset Finished,
+    string Status, int? ExitCode, string? Error, string? LogUri);
+
+public sealed record ValuePageDto(IReadOnlyList<ValueDto> Values, long? Next);
+
+public sealed record PipelineSummaryDto(string Name, string Revision, int Tasks, int Links, long Values, long Pending, long Running, long DeadLettered);
+
+public sealed record PipelineDto(string Name, string Revision, JsonElement Spec, IReadOnlyList<TaskStatsDto> Tasks, IReadOnlyList<LinkStatsDto> Links, long DeadLetters);
+
+public sealed record TaskStatsDto(string Name, string Kind, string Policy, int Slots, long Queued, long Pending, long Running, long Succeeded,
+    long FailedAttempts, long DeadLettered, long Values);
+
+public sealed record LinkStatsDto(string Name, string Source, string Destination, long Queued, long Taken, long Consumed);
+
+public sealed record DeadLetterDto(string SnapshotId, string Task, string Reason, string? StderrTail, int Attempts, DateTimeOffset Created);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(ValueDto))]
+[JsonSerializable(typeof(List<ValueDto>))]
+[JsonSerializable(typeof(ValueDetailDto))]
+[JsonSerializable(typeof(ValuePageDto))]
+[JsonSerializable(typeof(List<PipelineSummaryDto>))]
+[JsonSerializable(typeof(PipelineDto))]
+[JsonSerializable(typeof(List<DeadLetterDto>))]
+[JsonSerializable(typeof(Dictionary<string, string>))]
+public sealed partial class ApiJsonContext : JsonSerializerContext;

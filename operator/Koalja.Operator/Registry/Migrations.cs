@@ -1,0 +1,119 @@
+namespace Koalja.Operator.Registry;
+
+/// <summary>
+/// The registry schema, as numbered migrations applied in order and recorded in <c>schema_migrations</c>.
+/// Plain SQL that SQLite and PostgreSQL both accept. Never edit a released migration: add one.
+/// </summary>
+internal static class Migrations
+{
+    public static readonly IReadOnlyList<(int Version, string Name, string Sql)> All =
+    [
+        (1, "initial schema", """
+            CREATE TABLE pipelines (
+                name TEXT PRIMARY KEY,
+                revision TEXT NOT NULL,
+                spec_json TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            );
+            CREATE TABLE revisions (
+                hash TEXT PRIMARY KEY,
+                pipeline TEXT NOT NULL,
+                spec_json TEXT NOT NULL,
+                created_at TEXT NOT NULL
+            );
+            CREATE TABLE code_versions (
+                id TEXT PRIMARY KEY,
+                pipeline TEXT NOT NULL,
+                task TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                created_at TEXT NOT NULL
+            );
+            CREATE TABLE annotated_values (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                id TEXT NOT NULL UNIQUE,
+                pipeline TEXT NOT NULL,
+                task TEXT NOT NULL,
+                output TEXT NOT NULL,
+                output_index INTEGER NOT NULL,
+                sha256 TEXT NOT NULL,
+                size INTEGER NOT NULL,
+                media_type TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                revision TEXT NOT NULL,
+                code_version TEXT,
+                snapshot_id TEXT,
+                execution_id TEXT,
+                source_name TEXT
+            );
+            CREATE INDEX ix_values_output ON annotated_values (pipeline, task, output, seq);
+            CREATE INDEX ix_values_snapshot ON annotated_values (snapshot_id);
+            CREATE TABLE ingress_keys (
+                pipeline TEXT NOT NULL,
+                task TEXT NOT NULL,
+                idempotency_key TEXT NOT NULL,
+                value_id TEXT NOT NULL,
+                PRIMARY KEY (pipeline, task, idempotency_key)
+            );
+            CREATE TABLE snapshots (
+                id TEXT PRIMARY KEY,
+                pipeline TEXT NOT NULL,
+                task TEXT NOT NULL,
+                sequence INTEGER NOT NULL,
+                code_version TEXT NOT NULL,
+                status TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                failures INTEGER NOT NULL DEFAULT 0,
+                created_at TEXT NOT NULL,
+                finished_at TEXT
+            );
+            CREATE INDEX ix_snapshots_task ON snapshots (pipeline, task, status, sequence);
+            CREATE TABLE snapshot_inputs (
+                snapshot_id TEXT NOT NULL,
+                input TEXT NOT NULL,
+                position INTEGER NOT NULL,
+                value_id TEXT NOT NULL,
+                arrived_on TEXT NOT NULL,
+                arrival INTEGER NOT NULL,
+                PRIMARY KEY (snapshot_id, input, position)
+            );
+            CREATE INDEX ix_snapshot_inputs_value ON snapshot_inputs (value_id);
+            CREATE TABLE executions (
+                id TEXT PRIMARY KEY,
+                snapshot_id TEXT NOT NULL,
+                attempt INTEGER NOT NULL,
+                worker TEXT NOT NULL,
+                started_at TEXT NOT NULL,
+                finished_at TEXT NOT NULL,
+                status TEXT NOT NULL,
+                exit_code INTEGER,
+                error TEXT,
+                stderr_tail TEXT,
+                log_sha256 TEXT
+            );
+            CREATE INDEX ix_executions_snapshot ON executions (snapshot_id, attempt);
+            CREATE TABLE link_entries (
+                pipeline TEXT NOT NULL,
+                task TEXT NOT NULL,
+                input TEXT NOT NULL,
+                value_id TEXT NOT NULL,
+                link TEXT NOT NULL,
+                arrival INTEGER NOT NULL,
+                state TEXT NOT NULL,
+                enqueued_at TEXT NOT NULL,
+                consumed_at TEXT,
+                PRIMARY KEY (pipeline, task, input, value_id)
+            );
+            CREATE INDEX ix_link_entries_state ON link_entries (pipeline, task, state, arrival);
+            CREATE TABLE dead_letters (
+                snapshot_id TEXT PRIMARY KEY,
+                pipeline TEXT NOT NULL,
+                task TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                stderr_tail TEXT,
+                attempts INTEGER NOT NULL,
+                created_at TEXT NOT NULL
+            );
+            """),
+    ];
+}

@@ -1,0 +1,171 @@
+using System.Globalization;
+using Koalja.Core.Policies;
+using Microsoft.Data.Sqlite;
+
+namespace Koalja.Operator.Registry;
+
+/// <summary>Queries of the registry: for recovery at start-up and for the HTTP API.</summary>
+internal sealed class RegistryReader(SqliteConnection connection, SqliteTransaction? transaction = null)
+{
+    private const string ValueColumns =
+        "id, pipeline, task, output, output_index, sha256, size, media_type, created_at, revision, code_version, snapshot_id, execution_id, source_name, seq";
+
+    public List<ArrivedValue> QueuedEntries(string pipeline, string task) =>
+        Query("SELECT input, value_id, arrival FROM link_entries WHERE pipeline = $p AND task = $t AND state = 'queued' ORDER BY arrival",
+            r => new ArrivedValue(r.GetString(1), r.GetString(0), r.GetInt64(2)), ("$p", pipeline), ("$t", task));
+
+    /// <summary>Unfinished snapshots of a task, inputs in <paramref name="inputOrder"/>, in sequence order.</summary>
+    public List<PendingSnapshot> Outstanding(string pipeline, string task, IReadOnlyList<string> inputOrder)
+    {
+        var snapshots = Query("SELECT id, sequence, failures FROM snapshots WHERE pipeline = $p AND task = $t AND status = 'ready' ORDER BY sequence",
+            r => (Id: r.GetString(0), Sequence: r.GetInt64(1), Failures: r.GetInt32(2)), ("$p", pipeline), ("$t", task));
+        return snapshots.Select(s => new PendingSnapshot(LoadSnapshot(s.Id, s.Sequence, inputOrder), s.Failures)).ToList();
+    }
+
+    public Snapshot LoadSnapshot(string id, long sequence, IReadOnlyList<string> inputOrder)
+    {
+        var rows = Query("SELECT input, position, value_id, arrived_on, arrival FROM snapshot_inputs WHERE snapshot_id = $s ORDER BY input, position",
+            r => (Input: r.GetString(0), Position: r.GetInt32(1), Value: new ArrivedValue(r.GetString(2), r.GetString(3), r.GetInt64(4))), ("$s", id));
+        var inputs = inputOrder
+            .Select(name => new SnapshotInput(name, rows.Where(r => r.Input == name).OrderBy(r => r.Position).Select(r => r.Value).ToArray()))
+            .ToArray();
+        return new Snapshot(id, sequence, inputs);
+    }
+
+    public long NextArrival(string pipeline, string task) =>
+        Scalar("SELECT COALESCE(MAX(arrival) + 1, 0) FROM link_entries WHERE pipeline = $p AND task = $t", ("$p", pipeline), ("$t", task));
+
+    public long NextSequence(string pipeline, string task) =>
+        Scalar("SELECT COALESCE(MAX(sequence) + 1, 0) FROM snapshots WHERE pipeline = $p AND task = $t", ("$p", pipeline), ("$t", task));
+
+    public int Attempts(string snapshotId) => (int)Scalar("SELECT COALESCE(MAX(attempts), 0) FROM snapshots WHERE id = $s", ("$s", snapshotId));
+
+    public ValueRecord? Value(string id) =>
+        Query($"SELECT {ValueColumns} FROM annotated_values WHERE id = $id", ReadValue, ("$id", id)).FirstOrDefault();
+
+    public List<ValueRecord> Values(string pipeline, string? task, string? output, long after, int limit) =>
+        Query($"""
+            SELECT {ValueColumns} FROM annotated_values
+            WHERE pipeline = $p AND ($t IS NULL OR task = $t) AND ($o IS NULL OR output = $o) AND seq > $after
+            ORDER BY seq LIMIT $limit
+            """, ReadValue, ("$p", pipeline), ("$t", task), ("$o", output), ("$after", after), ("$limit", limit));
+
+    public ExecutionRecord? Execution(string id) =>
+        Query("SELECT id, snapshot_id, attempt, worker, started_at, finished_at, status, exit_code, error, stderr_tail, log_sha256 FROM executions WHERE id = $id",
+            r => new ExecutionRecord(r.GetString(0), r.GetString(1), r.GetInt32(2), r.GetString(3), Time(r, 4), Time(r, 5), r.GetString(6),
+                r.IsDBNull(7) ? null : r.GetInt32(7), Str(r, 8), Str(r, 9), Str(r, 10)), ("$id", id)).FirstOrDefault();
+
+    /// <summary>The values a value was computed from, per snapshot input, in order, with the input each came through.</summary>
+    public List<(string Input, string ArrivedOn, string ValueId)> SourceInputs(string snapshotId) =>
+        Query("SELECT input, arrived_on, value_id FROM snapshot_inputs WHERE snapshot_id = $s ORDER BY input, position",
+            r => (r.GetString(0), r.GetString(1), r.GetString(2)), ("$s", snapshotId));
+
+    public List<DeadLetterRecord> DeadLetters(string pipeline) =>
+        Query("SELECT snapshot_id, pipeline, task, reason, stderr_tail, attempts, created_at FROM dead_letters WHERE pipeline = $p ORDER BY created_at",
+            r => new DeadLetterRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Str(r, 4), r.GetInt32(5), Time(r, 6)), ("$p", pipeline));
+
+    /// <summary>Per task: snapshots by status, values produced, values waiting in links.</summary>
+    public Dictionary<string, TaskCounts> TaskCounts(string pipeline)
+    {
+        var counts = new Dictionary<string, TaskCounts>(StringComparer.Ordinal);
+        TaskCounts For(string task) => counts.TryGetValue(task, out var c) ? c : counts[task] = new TaskCounts();
+        foreach (var (task, status, n) in Query("SELECT task, status, COUNT(*) FROM snapshots WHERE pipeline = $p GROUP BY task, status",
+            r => (r.GetString(0), r.GetString(1), r.GetInt64(2)), ("$p", pipeline)))
+        {
+            var c = For(task);
+            switch (status)
+            {
+                case "ready": c.Pending = n; break;
+                case "succeeded": c.Succeeded = n; break;
+                case "dead": c.DeadLettered = n; break;
+            }
+        }
+
+        foreach (var (task, n) in Query("SELECT task, COUNT(*) FROM annotated_values WHERE pipeline = $p GROUP BY task", r => (r.GetString(0), r.GetInt64(1)), ("$p", pipeline)))
+        {
+            For(task).Values = n;
+        }
+
+        foreach (var (task, n) in Query("SELECT task, COUNT(*) FROM link_entries WHERE pipeline = $p AND state = 'queued' GROUP BY task", r => (r.GetString(0), r.GetInt64(1)), ("$p", pipeline)))
+        {
+            For(task).Queued = n;
+        }
+
+        foreach (var (task, n) in Query("SELECT s.task, SUM(s.failures) FROM snapshots s WHERE s.pipeline = $p GROUP BY s.task", r => (r.GetString(0), r.IsDBNull(1) ? 0 : r.GetInt64(1)), ("$p", pipeline)))
+        {
+            For(task).FailedAttempts = n;
+        }
+
+        return counts;
+    }
+
+    /// <summary>Per link: values waiting (queued) and consumed.</summary>
+    public Dictionary<string, (long Queued, long Taken, long Consumed)> LinkCounts(string pipeline)
+    {
+        var result = new Dictionary<string, (long, long, long)>(StringComparer.Ordinal);
+        foreach (var (link, state, n) in Query("SELECT link, state, COUNT(*) FROM link_entries WHERE pipeline = $p GROUP BY link, state",
+            r => (r.GetString(0), r.GetString(1), r.GetInt64(2)), ("$p", pipeline)))
+        {
+            var (q, t, c) = result.GetValueOrDefault(link);
+            result[link] = state switch { "queued" => (n, t, c), "taken" => (q, n, c), _ => (q, t, n) };
+        }
+
+        return result;
+    }
+
+    private static ValueRecord ReadValue(SqliteDataReader r) => new(
+        r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt32(4), r.GetString(5), r.GetInt64(6), r.GetString(7),
+        Time(r, 8), r.GetString(9), Str(r, 10), Str(r, 11), Str(r, 12), Str(r, 13), r.GetInt64(14));
+
+    private static string? Str(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+
+    private static DateTimeOffset Time(SqliteDataReader r, int i) => DateTimeOffset.Parse(r.GetString(i), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
+
+    private long Scalar(string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var command = Command(sql, parameters);
+        return Convert.ToInt64(command.ExecuteScalar() ?? 0L, CultureInfo.InvariantCulture);
+    }
+
+    private List<T> Query<T>(string sql, Func<SqliteDataReader, T> read, params (string Name, object? Value)[] parameters)
+    {
+        using var command = Command(sql, parameters);
+        using var reader = command.ExecuteReader();
+        var rows = new List<T>();
+        while (reader.Read())
+        {
+            rows.Add(read(reader));
+        }
+
+        return rows;
+    }
+
+    private SqliteCommand Command(string sql, (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return command;
+    }
+}
+
+/// <summary>Counts for one task.</summary>
+internal sealed class TaskCounts
+{
+    public long Pending { get; set; }
+
+    public long Succeeded { get; set; }
+
+    public long DeadLettered { get; set; }
+
+    public long FailedAttempts { get; set; }
+
+    public long Values { get; set; }
+
+    public long Queued { get; set; }
+}

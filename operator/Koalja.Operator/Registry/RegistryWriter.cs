@@ -1,0 +1,155 @@
+using Koalja.Core.Policies;
+using Microsoft.Data.Sqlite;
+
+namespace Koalja.Operator.Registry;
+
+/// <summary>
+/// The router's writes, on its one connection, inside one transaction per batch of commands.
+/// Every insert is idempotent (a retried execution or a replayed drop writes nothing twice).
+/// </summary>
+internal sealed class RegistryWriter(SqliteConnection connection) : IDisposable
+{
+    private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+    private SqliteTransaction? _transaction;
+
+    public SqliteConnection Connection => connection;
+
+    public SqliteTransaction? Transaction => _transaction;
+
+    public void Begin() => _transaction = connection.BeginTransaction(deferred: false);
+
+    public void Commit()
+    {
+        _transaction?.Commit();
+        _transaction?.Dispose();
+        _transaction = null;
+    }
+
+    public void Rollback()
+    {
+        _transaction?.Rollback();
+        _transaction?.Dispose();
+        _transaction = null;
+    }
+
+    public void UpsertPipeline(string name, string revision, string specJson, DateTimeOffset now)
+    {
+        Exec("INSERT INTO revisions (hash, pipeline, spec_json, created_at) VALUES ($h, $p, $s, $t) ON CONFLICT (hash) DO NOTHING",
+            ("$h", revision), ("$p", name), ("$s", specJson), ("$t", now));
+        Exec("""
+            INSERT INTO pipelines (name, revision, spec_json, created_at, updated_at) VALUES ($p, $h, $s, $t, $t)
+            ON CONFLICT (name) DO UPDATE SET revision = excluded.revision, spec_json = excluded.spec_json,
+                updated_at = CASE WHEN pipelines.revision = excluded.revision THEN pipelines.updated_at ELSE excluded.updated_at END
+            """, ("$p", name), ("$h", revision), ("$s", specJson), ("$t", now));
+    }
+
+    public void EnsureCodeVersion(string id, string pipeline, string task, string kind, DateTimeOffset now) =>
+        Exec("INSERT INTO code_versions (id, pipeline, task, kind, created_at) VALUES ($i, $p, $t, $k, $n) ON CONFLICT (id) DO NOTHING",
+            ("$i", id), ("$p", pipeline), ("$t", task), ("$k", kind), ("$n", now));
+
+    /// <summary>Returns false when a value with this id exists already.</summary>
+    public bool InsertValue(ValueRecord v) => Exec("""
+        INSERT INTO annotated_values (id, pipeline, task, output, output_index, sha256, size, media_type, created_at, revision, code_version, snapshot_id, execution_id, source_name)
+        VALUES ($id, $p, $t, $o, $oi, $sha, $size, $mt, $c, $r, $cv, $s, $e, $sn) ON CONFLICT (id) DO NOTHING
+        """, ("$id", v.Id), ("$p", v.Pipeline), ("$t", v.Task), ("$o", v.Output), ("$oi", v.OutputIndex), ("$sha", v.Sha256), ("$size", v.Size),
+        ("$mt", v.MediaType), ("$c", v.CreatedAt), ("$r", v.Revision), ("$cv", v.CodeVersion), ("$s", v.SnapshotId), ("$e", v.ExecutionId), ("$sn", v.SourceName)) > 0;
+
+    public string? FindIngressKey(string pipeline, string task, string key) =>
+        Scalar("SELECT value_id FROM ingress_keys WHERE pipeline = $p AND task = $t AND idempotency_key = $k", ("$p", pipeline), ("$t", task), ("$k", key)) as string;
+
+    public void InsertIngressKey(string pipeline, string task, string key, string valueId) =>
+        Exec("INSERT INTO ingress_keys (pipeline, task, idempotency_key, value_id) VALUES ($p, $t, $k, $v) ON CONFLICT DO NOTHING",
+            ("$p", pipeline), ("$t", task), ("$k", key), ("$v", valueId));
+
+    /// <summary>Returns false when the value is already queued on that input (a replay).</summary>
+    public bool InsertLinkEntry(string pipeline, string task, string input, string valueId, string link, long arrival, DateTimeOffset now) => Exec("""
+        INSERT INTO link_entries (pipeline, task, input, value_id, link, arrival, state, enqueued_at) VALUES ($p, $t, $i, $v, $l, $a, 'queued', $n)
+        ON CONFLICT DO NOTHING
+        """, ("$p", pipeline), ("$t", task), ("$i", input), ("$v", valueId), ("$l", link), ("$a", arrival), ("$n", now)) > 0;
+
+    public void SetLinkEntryState(string pipeline, string task, ArrivedValue value, string state, DateTimeOffset now) => Exec("""
+        UPDATE link_entries SET state = $s, consumed_at = CASE WHEN $s = 'consumed' THEN $n ELSE consumed_at END
+        WHERE pipeline = $p AND task = $t AND input = $i AND value_id = $v AND state <> 'consumed'
+        """, ("$s", state), ("$n", now), ("$p", pipeline), ("$t", task), ("$i", value.Input), ("$v", value.ValueId));
+
+    public void InsertSnapshot(string pipeline, string task, string codeVersion, Snapshot snapshot, DateTimeOffset now)
+    {
+        if (Exec("""
+            INSERT INTO snapshots (id, pipeline, task, sequence, code_version, status, created_at) VALUES ($id, $p, $t, $s, $c, 'ready', $n)
+            ON CONFLICT (id) DO NOTHING
+            """, ("$id", snapshot.Id), ("$p", pipeline), ("$t", task), ("$s", snapshot.Sequence), ("$c", codeVersion), ("$n", now)) == 0)
+        {
+            return;
+        }
+
+        foreach (var input in snapshot.Inputs)
+        {
+            for (var i = 0; i < input.Values.Count; i++)
+            {
+                var value = input.Values[i];
+                Exec("INSERT INTO snapshot_inputs (snapshot_id, input, position, value_id, arrived_on, arrival) VALUES ($s, $i, $pos, $v, $a, $ar)",
+                    ("$s", snapshot.Id), ("$i", input.Name), ("$pos", i), ("$v", value.ValueId), ("$a", value.Input), ("$ar", value.Arrival));
+            }
+        }
+    }
+
+    public void RecordAttempt(string snapshotId, bool failed) =>
+        Exec("UPDATE snapshots SET attempts = attempts + 1, failures = failures + $f WHERE id = $id", ("$f", failed ? 1 : 0), ("$id", snapshotId));
+
+    public void FinishSnapshot(string snapshotId, string status, DateTimeOffset now) =>
+        Exec("UPDATE snapshots SET status = $s, finished_at = $n WHERE id = $id AND status = 'ready'", ("$s", status), ("$n", now), ("$id", snapshotId));
+
+    public void InsertExecution(ExecutionRecord e) => Exec("""
+        INSERT INTO executions (id, snapshot_id, attempt, worker, started_at, finished_at, status, exit_code, error, stderr_tail, log_sha256)
+        VALUES ($id, $s, $a, $w, $st, $f, $status, $x, $e, $tail, $log) ON CONFLICT (id) DO NOTHING
+        """, ("$id", e.Id), ("$s", e.SnapshotId), ("$a", e.Attempt), ("$w", e.Worker), ("$st", e.StartedAt), ("$f", e.FinishedAt),
+        ("$status", e.Status), ("$x", e.ExitCode), ("$e", e.Error), ("$tail", e.StderrTail), ("$log", e.LogSha256));
+
+    public void InsertDeadLetter(DeadLetterRecord d) => Exec("""
+        INSERT INTO dead_letters (snapshot_id, pipeline, task, reason, stderr_tail, attempts, created_at) VALUES ($s, $p, $t, $r, $tail, $a, $n)
+        ON CONFLICT (snapshot_id) DO NOTHING
+        """, ("$s", d.SnapshotId), ("$p", d.Pipeline), ("$t", d.Task), ("$r", d.Reason), ("$tail", d.StderrTail), ("$a", d.Attempts), ("$n", d.CreatedAt));
+
+    public void Dispose()
+    {
+        _transaction?.Dispose();
+        foreach (var command in _commands.Values)
+        {
+            command.Dispose();
+        }
+    }
+
+    private int Exec(string sql, params (string Name, object? Value)[] parameters) => Prepare(sql, parameters).ExecuteNonQuery();
+
+    private object? Scalar(string sql, params (string Name, object? Value)[] parameters) => Prepare(sql, parameters).ExecuteScalar();
+
+    private SqliteCommand Prepare(string sql, (string Name, object? Value)[] parameters)
+    {
+        if (!_commands.TryGetValue(sql, out var command))
+        {
+            command = connection.CreateCommand();
+            command.CommandText = sql;
+            command.Transaction = _transaction;
+            foreach (var (name, _) in parameters)
+            {
+                command.Parameters.Add(new SqliteParameter { ParameterName = name });
+            }
+
+            command.Prepare();
+            _commands[sql] = command;
+        }
+
+        command.Transaction = _transaction;
+        for (var i = 0; i < parameters.Length; i++)
+        {
+            command.Parameters[i].Value = parameters[i].Value switch
+            {
+                null => DBNull.Value,
+                DateTimeOffset time => time.ToUniversalTime().ToString("O"),
+                var v => v,
+            };
+        }
+
+        return command;
+    }
+}

@@ -1,0 +1,56 @@
+using Koalja.Core.Policies;
+using Koalja.Core.Spec;
+
+namespace Koalja.Operator.Runtime;
+
+/// <summary>What the router keeps in memory for one served pipeline: its spec, revision, code versions, links and assemblers.</summary>
+internal sealed class PipelineRuntime
+{
+    private readonly Dictionary<(string Task, string Output), List<(LinkSpec Link, TaskRef Destination)>> _outgoing = [];
+
+    public PipelineRuntime(Pipeline pipeline)
+    {
+        Pipeline = pipeline;
+        SpecJson = Runtime.SpecJson.Serialize(pipeline.Spec);
+        Revision = Runtime.SpecJson.Revision(pipeline.Spec);
+        foreach (var task in pipeline.Spec.Tasks)
+        {
+            CodeVersions[task.Name] = Runtime.SpecJson.CodeVersion(task);
+        }
+
+        foreach (var link in pipeline.Spec.Links)
+        {
+            var key = (link.Source!.Value.Task, link.Source.Value.Name);
+            if (!_outgoing.TryGetValue(key, out var list))
+            {
+                _outgoing[key] = list = [];
+            }
+
+            list.Add((link, link.Destination!.Value));
+        }
+    }
+
+    public Pipeline Pipeline { get; }
+
+    public string Name => Pipeline.Name;
+
+    public PipelineSpec Spec => Pipeline.Spec;
+
+    public string SpecJson { get; }
+
+    public string Revision { get; }
+
+    public Dictionary<string, string> CodeVersions { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>One per task that runs on snapshots (a task with inputs).</summary>
+    public Dictionary<string, SnapshotAssembler> Assemblers { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, TaskDispatcher> Dispatchers { get; } = new(StringComparer.Ordinal);
+
+    public IReadOnlyList<(LinkSpec Link, TaskRef Destination)> Outgoing(string task, string output) =>
+        _outgoing.TryGetValue((task, output), out var links) ? links : [];
+
+    public TaskSpec Task(string name) => Spec.TaskByName(name) ?? throw new KeyNotFoundException($"Pipeline '{Name}' has no task '{name}'.");
+
+    public static IReadOnlyList<string> InputOrder(TaskSpec task) => task.SnapshotInputs.Select(i => i.Name).ToList();
+}

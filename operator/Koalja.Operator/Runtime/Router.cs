@@ -1,0 +1,372 @@
+using System.Threading.Channels;
+using Koalja.Core.Policies;
+using Koalja.Core.Spec;
+using Koalja.Core.Storage;
+using Koalja.Operator.Registry;
+using Koalja.Tasks;
+using Microsoft.Extensions.Logging;
+
+namespace Koalja.Operator.Runtime;
+
+/// <summary>
+/// The only writer of the registry. It records dropped and produced values, appends them to the queues
+/// of the links they travel, runs each destination task's snapshot assembler, records ready snapshots
+/// and hands them to the task's dispatcher, and records how executions end. Commands are applied one
+/// at a time by one loop; a batch of them shares one transaction, and each command completes only
+/// after that transaction has committed, so an acknowledged drop or result survives a crash. At start
+/// the assemblers are rebuilt from the registry and unfinished snapshots are dispatched again.
+/// </summary>
+public sealed partial class Router : IAsyncDisposable
+{
+    private readonly SqliteRegistry _registry;
+    private readonly ITaskRunner _runner;
+    private readonly RuntimeOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _log;
+    private readonly Channel<RouterCommand> _commands = Channel.CreateUnbounded<RouterCommand>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Dictionary<string, PipelineRuntime> _pipelines = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+    private RegistryWriter? _writer;
+    private Task? _loop;
+    private int _disposed;
+
+    public Router(SqliteRegistry registry, ITaskRunner runner, RuntimeOptions options, TimeProvider time, ILogger<Router> log)
+    {
+        _registry = registry;
+        _runner = runner;
+        _options = options;
+        _time = time;
+        _log = log;
+    }
+
+    /// <summary>Raised after a value is committed (dropped or produced); for live views and waiting clients.</summary>
+    public event Action<ValueRecord>? ValueRecorded;
+
+    internal IReadOnlyDictionary<string, PipelineRuntime> Pipelines => _pipelines;
+
+    public SqliteRegistry Registry => _registry;
+
+    /// <summary>Registers the pipelines, rebuilds their state from the registry, and starts dispatching.</summary>
+    public void Start(IEnumerable<Pipeline> pipelines)
+    {
+        _writer = new RegistryWriter(_registry.Open());
+        var now = _time.GetUtcNow();
+        var resume = new List<(PipelineRuntime, string, TaskInvocation)>();
+        _writer.Begin();
+        foreach (var pipeline in pipelines)
+        {
+            var runtime = new PipelineRuntime(pipeline);
+            _pipelines.Add(runtime.Name, runtime);
+            _writer.UpsertPipeline(runtime.Name, runtime.Revision, runtime.SpecJson, now);
+            var reader = new RegistryReader(_writer.Connection, _writer.Transaction);
+            foreach (var task in pipeline.Spec.Tasks)
+            {
+                _writer.EnsureCodeVersion(runtime.CodeVersions[task.Name], runtime.Name, task.Name, "spec", now);
+                if (!task.SnapshotInputs.Any())
+                {
+                    continue;
+                }
+
+                var order = PipelineRuntime.InputOrder(task);
+                var outstanding = reader.Outstanding(runtime.Name, task.Name, order);
+                var state = AssemblerStateRows.Rebuild(task, reader.QueuedEntries(runtime.Name, task.Name), outstanding,
+                    reader.NextArrival(runtime.Name, task.Name), reader.NextSequence(runtime.Name, task.Name));
+                runtime.Assemblers[task.Name] = SnapshotAssembler.FromState(task, runtime.CodeVersions[task.Name], state);
+                var slots = task.EffectiveSnapshotPolicy == SnapshotPolicy.AllNew && task.EffectiveLaunchPolicy == LaunchPolicy.Auto ? Math.Max(1, _options.SlotsPerTask) : 1;
+                runtime.Dispatchers[task.Name] = new TaskDispatcher(this, runtime, task.Name, slots, _runner, _options, _log, _stopping.Token);
+                foreach (var pending in outstanding)
+                {
+                    resume.Add((runtime, task.Name, Invocation(runtime, task.Name, pending.Snapshot, reader.Attempts(pending.Snapshot.Id) + 1, reader)));
+                }
+            }
+        }
+
+        _writer.Commit();
+        foreach (var (runtime, task, invocation) in resume)
+        {
+            runtime.Dispatchers[task].Enqueue(invocation);
+        }
+
+        if (resume.Count > 0)
+        {
+            LogResumed(resume.Count);
+        }
+
+        _loop = Task.Run(LoopAsync);
+    }
+
+    /// <summary>Records a dropped value and routes it; completes once it is durable. Idempotent per <paramref name="idempotencyKey"/>.</summary>
+    public Task<(ValueRecord Value, bool Created)> IngestAsync(string pipeline, string task, string output, StoredArtifact artifact, string mediaType, string? sourceName, string? idempotencyKey)
+    {
+        var command = new IngestCommand(_pipelines[pipeline], task, output, artifact, mediaType, sourceName, idempotencyKey);
+        Post(command);
+        return command.Completion.Task;
+    }
+
+    internal Task<FinishDecision> FinishAsync(FinishCommand command)
+    {
+        Post(command);
+        return command.Completion.Task;
+    }
+
+    /// <summary>Executions running and snapshots waiting for a slot, per task.</summary>
+    public (int Running, int Queued) Activity(string pipeline, string task) =>
+        _pipelines.TryGetValue(pipeline, out var runtime) && runtime.Dispatchers.TryGetValue(task, out var dispatcher) ? (dispatcher.Running, dispatcher.Queued) : (0, 0);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        _commands.Writer.TryComplete();
+        await _stopping.CancelAsync();
+        foreach (var dispatcher in _pipelines.Values.SelectMany(p => p.Dispatchers.Values))
+        {
+            await dispatcher.StopAsync();
+        }
+
+        if (_loop is not null)
+        {
+            await _loop;
+        }
+
+        _writer?.Connection.Dispose();
+        _writer?.Dispose();
+        foreach (var assembler in _pipelines.Values.SelectMany(p => p.Assemblers.Values))
+        {
+            assembler.Dispose();
+        }
+
+        _stopping.Dispose();
+    }
+
+    private void Post(RouterCommand command)
+    {
+        if (!_commands.Writer.TryWrite(command))
+        {
+            command.Fail(new InvalidOperationException("Koalja is shutting down."));
+        }
+    }
+
+    private async Task LoopAsync()
+    {
+        var batch = new List<RouterCommand>();
+        while (await _commands.Reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < _options.MaxBatch && _commands.Reader.TryRead(out var command))
+            {
+                batch.Add(command);
+            }
+
+            var effects = new Effects();
+            try
+            {
+                _writer!.Begin();
+                foreach (var command in batch)
+                {
+                    Apply(command, effects);
+                }
+
+                _writer.Commit();
+            }
+            catch (Exception e)
+            {
+                _writer!.Rollback();
+                LogBatchFailed(e, batch.Count);
+                foreach (var command in batch)
+                {
+                    command.Fail(e);
+                }
+
+                RebuildAssemblers();
+                continue;
+            }
+
+            effects.Publish(ValueRecorded);
+        }
+    }
+
+    private void Apply(RouterCommand command, Effects effects)
+    {
+        switch (command)
+        {
+            case IngestCommand ingest:
+                ApplyIngest(ingest, effects);
+                break;
+            case FinishCommand finish:
+                ApplyFinish(finish, effects);
+                break;
+        }
+    }
+
+    private void ApplyIngest(IngestCommand c, Effects effects)
+    {
+        var runtime = c.Runtime;
+        if (c.IdempotencyKey is { } key && _writer!.FindIngressKey(runtime.Name, c.Task, key) is { } existing)
+        {
+            var known = new RegistryReader(_writer.Connection, _writer.Transaction).Value(existing)!;
+            effects.Complete(() => c.Completion.TrySetResult((known, false)));
+            return;
+        }
+
+        var value = new ValueRecord(
+            c.IdempotencyKey is { } k ? Ids.Drop(runtime.Name, c.Task, k) : Ids.New(),
+            runtime.Name, c.Task, c.Output, 0, c.Artifact.Sha256, c.Artifact.Size, c.MediaType, _time.GetUtcNow(),
+            runtime.Revision, runtime.CodeVersions[c.Task], null, null, c.SourceName);
+        _writer!.InsertValue(value);
+        if (c.IdempotencyKey is { } idempotencyKey)
+        {
+            _writer.InsertIngressKey(runtime.Name, c.Task, idempotencyKey, value.Id);
+        }
+
+        Route(runtime, value, effects);
+        effects.Complete(() => c.Completion.TrySetResult((value, true)));
+    }
+
+    private void ApplyFinish(FinishCommand c, Effects effects)
+    {
+        var runtime = c.Runtime;
+        var outcome = c.Outcome;
+        var now = _time.GetUtcNow();
+        var executionId = Ids.Execution(c.SnapshotId, c.Attempt);
+        _writer!.InsertExecution(new ExecutionRecord(executionId, c.SnapshotId, c.Attempt, c.Worker, outcome.StartedAt, outcome.FinishedAt,
+            outcome.Succeeded ? "succeeded" : "failed", outcome.ExitCode, outcome.Error, outcome.StderrTail, outcome.LogSha256));
+        _writer.RecordAttempt(c.SnapshotId, failed: !outcome.Succeeded);
+        var assembler = runtime.Assemblers[c.Task];
+        FinishDecision decision;
+        if (outcome.Succeeded)
+        {
+            foreach (var produced in outcome.Outputs)
+            {
+                var value = new ValueRecord(Ids.ProducedValue(c.SnapshotId, produced.Output, produced.Index), runtime.Name, c.Task, produced.Output,
+                    produced.Index, produced.Sha256, produced.Size, produced.MediaType, now, runtime.Revision, runtime.CodeVersions[c.Task], c.SnapshotId, executionId, null);
+                if (_writer.InsertValue(value))
+                {
+                    Route(runtime, value, effects);
+                }
+            }
+
+            _writer.FinishSnapshot(c.SnapshotId, "succeeded", now);
+            Track(runtime, c.Task, assembler.Apply(new SnapshotSucceeded(c.SnapshotId)), effects);
+            decision = FinishDecision.Done;
+        }
+        else if (c.Attempt >= _options.MaxAttempts)
+        {
+            _writer.InsertDeadLetter(new DeadLetterRecord(c.SnapshotId, runtime.Name, c.Task, outcome.Error ?? "failed", outcome.StderrTail, c.Attempt, now));
+            _writer.FinishSnapshot(c.SnapshotId, "dead", now);
+            Track(runtime, c.Task, assembler.Apply(new SnapshotDeadLettered(c.SnapshotId)), effects);
+            decision = FinishDecision.DeadLettered;
+        }
+        else
+        {
+            assembler.Apply(new SnapshotFailed(c.SnapshotId));
+            decision = FinishDecision.Retry;
+        }
+
+        effects.Complete(() => c.Completion.TrySetResult(decision));
+    }
+
+    /// <summary>Appends a committed value to the queue of every link leaving its output and lets each destination assemble.</summary>
+    private void Route(PipelineRuntime runtime, ValueRecord value, Effects effects)
+    {
+        effects.Recorded.Add(value);
+        var now = _time.GetUtcNow();
+        foreach (var (link, destination) in runtime.Outgoing(value.Task, value.Output))
+        {
+            if (!runtime.Assemblers.TryGetValue(destination.Task, out var assembler))
+            {
+                continue;
+            }
+
+            var arrival = assembler.NextArrival;
+            if (!_writer!.InsertLinkEntry(runtime.Name, destination.Task, destination.Name, value.Id, link.Name, arrival, now))
+            {
+                continue; // already queued there: a replay
+            }
+
+            Track(runtime, destination.Task, assembler.Apply(new ValueArrived(destination.Name, value.Id)), effects);
+        }
+    }
+
+    /// <summary>Writes what an assembler event changed: queue entries taken or consumed, and new snapshots to dispatch.</summary>
+    private void Track(PipelineRuntime runtime, string task, AssemblyResult result, Effects effects)
+    {
+        var now = _time.GetUtcNow();
+        foreach (var value in result.Unqueued)
+        {
+            _writer!.SetLinkEntryState(runtime.Name, task, value, "taken", now);
+        }
+
+        foreach (var value in result.Consumed)
+        {
+            _writer!.SetLinkEntryState(runtime.Name, task, value, "consumed", now);
+        }
+
+        foreach (var snapshot in result.Ready)
+        {
+            _writer!.InsertSnapshot(runtime.Name, task, runtime.CodeVersions[task], snapshot, now);
+            var invocation = Invocation(runtime, task, snapshot, 1, new RegistryReader(_writer.Connection, _writer.Transaction));
+            var dispatcher = runtime.Dispatchers[task];
+            effects.Complete(() => dispatcher.Enqueue(invocation));
+        }
+    }
+
+    private static TaskInvocation Invocation(PipelineRuntime runtime, string task, Snapshot snapshot, int attempt, RegistryReader reader)
+    {
+        var inputs = snapshot.Inputs.Select(input => new InvocationInput(input.Name, input.Values.Select(v =>
+        {
+            var value = reader.Value(v.ValueId) ?? throw new InvalidOperationException($"Value {v.ValueId} of snapshot {snapshot.Id} is not in the registry.");
+            return new InvocationValue(value.Id, value.Sha256, value.Size, value.MediaType);
+        }).ToList())).ToList();
+        return new TaskInvocation(runtime.Name, runtime.Spec, task, runtime.CodeVersions[task], snapshot.Id, attempt, inputs);
+    }
+
+    /// <summary>After a failed transaction the assemblers may hold changes that were not written: reload them from the registry.</summary>
+    private void RebuildAssemblers()
+    {
+        var reader = new RegistryReader(_writer!.Connection);
+        foreach (var runtime in _pipelines.Values)
+        {
+            foreach (var task in runtime.Assemblers.Keys.ToList())
+            {
+                var spec = runtime.Task(task);
+                var state = AssemblerStateRows.Rebuild(spec, reader.QueuedEntries(runtime.Name, task), reader.Outstanding(runtime.Name, task, PipelineRuntime.InputOrder(spec)),
+                    reader.NextArrival(runtime.Name, task), reader.NextSequence(runtime.Name, task));
+                runtime.Assemblers[task].Dispose();
+                runtime.Assemblers[task] = SnapshotAssembler.FromState(spec, runtime.CodeVersions[task], state);
+            }
+        }
+    }
+
+    /// <summary>What a batch does once committed: complete callers, dispatch snapshots, announce values.</summary>
+    private sealed class Effects
+    {
+        private readonly List<Action> _afterCommit = [];
+
+        public List<ValueRecord> Recorded { get; } = [];
+
+        public void Complete(Action action) => _afterCommit.Add(action);
+
+        public void Publish(Action<ValueRecord>? recorded)
+        {
+            foreach (var action in _afterCommit)
+            {
+                action();
+            }
+
+            foreach (var value in Recorded)
+            {
+                recorded?.Invoke(value);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Resuming {Count} unfinished snapshot(s) from the registry")]
+    private partial void LogResumed(int count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A registry transaction of {Count} command(s) failed; they were refused and the state was reloaded")]
+    private partial void LogBatchFailed(Exception error, int count);
+}

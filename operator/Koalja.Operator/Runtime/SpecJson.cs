@@ -1,0 +1,28 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Koalja.Core.Spec;
+
+namespace Koalja.Operator.Runtime;
+
+/// <summary>The spec as JSON (stored as the pipeline's revision) and the hashes derived from it.</summary>
+internal static partial class SpecJson
+{
+    public static string Serialize(PipelineSpec spec) => JsonSerializer.Serialize(spec, Context.Default.PipelineSpec);
+
+    public static string SerializeTask(TaskSpec task) => JsonSerializer.Serialize(task, Context.Default.TaskSpec);
+
+    /// <summary>The revision: a hash of the spec.</summary>
+    public static string Revision(PipelineSpec spec) => Hash(Serialize(spec));
+
+    /// <summary>A task's code version as written in the pipeline: a hash of the task spec (executor, type, options, inputs, outputs).</summary>
+    public static string CodeVersion(TaskSpec task) => Hash(SerializeTask(task));
+
+    private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)).AsSpan(0, 16));
+
+    [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+    [JsonSerializable(typeof(PipelineSpec))]
+    [JsonSerializable(typeof(TaskSpec))]
+    private sealed partial class Context : JsonSerializerContext;
+}
