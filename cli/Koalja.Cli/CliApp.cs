@@ -6,11 +6,20 @@ namespace Koalja.Cli;
 /// <summary>The <c>koalja</c> command line: one root command with a sub-command per capability.</summary>
 public static class CliApp
 {
-    public static RootCommand CreateRootCommand(TextWriter stdout, TextWriter stderr) => new("Koalja: data pipelines with provenance.")
+    public static RootCommand CreateRootCommand(TextWriter stdout, TextWriter stderr)
     {
-        ValidateCommand.Create(stdout),
-        UpCommand.Create(stdout, stderr),
-    };
+        var root = new RootCommand("Koalja: data pipelines with provenance.")
+        {
+            ValidateCommand.Create(stdout),
+            UpCommand.Create(stdout, stderr),
+        };
+        foreach (var command in ClientCommands.Create(stdout, stderr))
+        {
+            root.Subcommands.Add(command);
+        }
+
+        return root;
+    }
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
     {

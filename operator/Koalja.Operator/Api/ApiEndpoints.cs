@@ -149,7 +149,7 @@ public static class ApiEndpoints
         try
         {
             var stream = await store.OpenReadAsync(value.Sha256, cancellationToken);
-            return Results.Stream(stream, value.MediaType, entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{value.Sha256}\""));
+            return Results.Stream(stream, value.MediaType, entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{value.Sha256}\""), enableRangeProcessing: true);
         }
         catch (ArtifactNotFoundException)
         {

@@ -86,7 +86,7 @@ internal static class DropEndpoint
             var stored = await store.PutAsync(http.Request.Body, options.MaxDropBytes, http.RequestAborted);
             var type = http.Request.ContentType is { Length: > 0 } t && !t.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase)
                 && t != "application/octet-stream" ? t : defaultType;
-            var fileName = SafeName(http.Request.Headers["X-Koalja-Filename"].ToString());
+            var fileName = SafeName(Uri.UnescapeDataString(http.Request.Headers["X-Koalja-Filename"].ToString()));
             var (record, isNew) = await router.IngestAsync(p, task, output.Name, stored, type, fileName, key.Length > 0 ? key : null);
             var dto = ValueDto.From(record);
             return isNew
