@@ -15,13 +15,15 @@ namespace Koalja.Tasks;
 /// </summary>
 internal sealed class CommandRunner(IArtifactStore store, TaskRuntimeOptions options, TimeProvider time) : ITaskRunner
 {
+    private readonly WorkspacePool _workspaces = new(options.WorkRoot);
+
     /// <summary>Largest content <c>readURI</c> puts on a command line.</summary>
     private const int MaxReadUriBytes = 1024 * 1024;
 
     public async Task<TaskOutcome> RunAsync(TaskInvocation invocation, CancellationToken cancellationToken)
     {
         var started = time.GetUtcNow();
-        var work = Path.Combine(options.WorkRoot, $"{invocation.SnapshotId}-{invocation.Attempt}-{Guid.NewGuid().ToString("N")[..8]}");
+        var work = _workspaces.Rent(invocation.Pipeline, invocation.Task);
         try
         {
             var setup = await PrepareAsync(invocation, work, cancellationToken);
@@ -43,7 +45,9 @@ internal sealed class CommandRunner(IArtifactStore store, TaskRuntimeOptions opt
         }
         finally
         {
-            TryDelete(work);
+            _workspaces.Return(invocation.Pipeline, invocation.Task, work,
+                invocation.Inputs.Select(i => i.Name).ToHashSet(StringComparer.Ordinal),
+                invocation.TaskSpec.Outputs.Select(o => o.Name).ToHashSet(StringComparer.Ordinal));
         }
     }
 
@@ -68,6 +72,12 @@ internal sealed class CommandRunner(IArtifactStore store, TaskRuntimeOptions opt
                 var relative = $"inputs/{input.Name}/{i}";
                 await store.MaterializeAsync(value.Sha256, Path.Combine(work, relative), cancellationToken);
                 files.Add(new TemplateFile(relative, ArtifactUri.For(value.Sha256), value.ValueId, value.Sha256, value.Size));
+            }
+
+            // A reused working directory may hold more input files from an earlier execution.
+            foreach (var extra in Directory.EnumerateFiles(Path.Combine(work, "inputs", input.Name)).Where(f => !int.TryParse(Path.GetFileName(f), out var n) || n >= input.Values.Count))
+            {
+                File.Delete(extra);
             }
 
             inputs[input.Name] = files;
@@ -233,21 +243,6 @@ internal sealed class CommandRunner(IArtifactStore store, TaskRuntimeOptions opt
         }
 
         return builder.ToString();
-    }
-
-    private static void TryDelete(string directory)
-    {
-        try
-        {
-            if (Directory.Exists(directory))
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-        }
-        catch (IOException)
-        {
-            // a leftover working directory is harmless; the next start cleans the work root
-        }
     }
 
     private sealed record Setup(IReadOnlyList<string> Arguments, IReadOnlyDictionary<string, string> Environment, string? Error);

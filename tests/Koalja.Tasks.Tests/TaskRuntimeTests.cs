@@ -110,6 +110,21 @@ public sealed class TaskRuntimeTests : IDisposable
     }
 
     [Fact]
+    public async Task AReusedWorkingDirectoryShowsNothingOfTheExecutionBefore()
+    {
+        const string script = "ls -R . | grep -v koalja.log > {{.outputs.outputFile.path}}.tmp; touch leftover; mv {{.outputs.outputFile.path}}.tmp {{.outputs.outputFile.path}}";
+
+        var first = await RunAsync(script, ["1", "2", "3"], minSequenceLength: 3);
+        var second = await RunAsync(script, ["1"], minSequenceLength: 1);
+
+        Assert.True(first.Succeeded && second.Succeeded, first.Error + second.Error);
+        var listing = await ReadAsync(second.Outputs[0].Sha256);
+        Assert.DoesNotContain("leftover", listing, StringComparison.Ordinal);
+        Assert.DoesNotContain("\n1\n", listing.Replace("./inputs/inputFile:\n0", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.Contains("./inputs/inputFile:\n0\n", listing, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void EnvironmentNamesAreUpperCaseWithUnderscores() =>
         Assert.Equal("KOALJA_INPUT_MY_INPUT2", CommandRunner.EnvironmentName("KOALJA_INPUT_", "my-input2"));
 

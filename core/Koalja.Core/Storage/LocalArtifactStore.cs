@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 
@@ -10,6 +11,7 @@ namespace Koalja.Core.Storage;
 /// </summary>
 public sealed partial class LocalArtifactStore : IArtifactStore
 {
+    /// <summary>Chunk size for streaming; buffers are pooled and file streams unbuffered, so storing allocates next to nothing.</summary>
     private const int BufferSize = 128 * 1024;
     private readonly string _root;
     private readonly string _temp;
@@ -32,12 +34,13 @@ public sealed partial class LocalArtifactStore : IArtifactStore
         {
             string sha256;
             long size = 0;
-            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, BufferSize, FileOptions.Asynchronous))
+            var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+            try
             {
+                await using var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0, FileOptions.Asynchronous);
                 using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                var buffer = new byte[BufferSize];
                 int read;
-                while ((read = await content.ReadAsync(buffer, cancellationToken)) > 0)
+                while ((read = await content.ReadAsync(buffer.AsMemory(0, BufferSize), cancellationToken)) > 0)
                 {
                     size += read;
                     if (size > maxBytes)
@@ -51,6 +54,10 @@ public sealed partial class LocalArtifactStore : IArtifactStore
 
                 file.Flush(flushToDisk: true);
                 sha256 = Convert.ToHexStringLower(hash.GetHashAndReset());
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
             }
 
             var target = PathOf(sha256);
@@ -80,7 +87,7 @@ public sealed partial class LocalArtifactStore : IArtifactStore
         var path = PathOf(sha256);
         try
         {
-            return Task.FromResult<Stream>(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan));
+            return Task.FromResult<Stream>(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.Asynchronous | FileOptions.SequentialScan));
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
