@@ -213,7 +213,7 @@ internal sealed class CommandRunner(IArtifactStore store, TaskRuntimeOptions opt
         {
             var path = Path.Combine(work, "outputs", output.Name);
             var mediaType = MediaTypes.ForFormat(invocation.Spec.TypeByName(output.TypeRef)?.Format);
-            IEnumerable<string> files = File.Exists(path) ? [path]
+            IEnumerable<string> files = File.Exists(path) && !WorkspacePool.IsStale(path) ? [path]
                 : Directory.Exists(path) ? Directory.GetFiles(path).Order(StringComparer.Ordinal)
                 : [];
             var index = 0;

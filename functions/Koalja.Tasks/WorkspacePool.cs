@@ -66,10 +66,22 @@ internal sealed class WorkspacePool(string root)
                 case "outputs" when entry is DirectoryInfo outputs:
                     foreach (var output in outputs.EnumerateFileSystemInfos())
                     {
-                        Remove(output); // never let an output of one execution look like the next one's
+                        if (output is FileInfo file && keepOutputs.Contains(file.Name))
+                        {
+                            // Keep the inode, but make it plainly stale: empty, and dated at the epoch.
+                            // A command that writes the output gives it a new time; see IsStale.
+                            using (file.Open(FileMode.Truncate, FileAccess.Write))
+                            {
+                            }
+
+                            file.LastWriteTimeUtc = DateTime.UnixEpoch;
+                        }
+                        else
+                        {
+                            Remove(output); // never let an output of one execution look like the next one's
+                        }
                     }
 
-                    _ = keepOutputs;
                     break;
                 case "koalja.log" when entry is FileInfo:
                     break; // truncated by the next execution
@@ -79,6 +91,9 @@ internal sealed class WorkspacePool(string root)
             }
         }
     }
+
+    /// <summary>An output file left from an earlier execution that this one did not write.</summary>
+    public static bool IsStale(string file) => File.GetLastWriteTimeUtc(file) == DateTime.UnixEpoch && new FileInfo(file).Length == 0;
 
     private static void Remove(FileSystemInfo entry)
     {

@@ -125,6 +125,20 @@ public sealed class TaskRuntimeTests : IDisposable
     }
 
     [Fact]
+    public async Task AnOutputWrittenByTheExecutionBeforeDoesNotCountForTheNext()
+    {
+        var first = await RunAsync("echo one > {{.outputs.outputFile.path}}", "x");
+        var second = await RunAsync("true", "x");
+        var third = await RunAsync(": > {{.outputs.outputFile.path}}", "x");
+
+        Assert.True(first.Succeeded, first.Error);
+        Assert.False(second.Succeeded);
+        Assert.Contains("wrote no output", second.Error, StringComparison.Ordinal);
+        Assert.True(third.Succeeded, third.Error); // an empty output, written on purpose, is a value
+        Assert.Equal(0, Assert.Single(third.Outputs).Size);
+    }
+
+    [Fact]
     public void EnvironmentNamesAreUpperCaseWithUnderscores() =>
         Assert.Equal("KOALJA_INPUT_MY_INPUT2", CommandRunner.EnvironmentName("KOALJA_INPUT_", "my-input2"));
 
