@@ -21,7 +21,7 @@ internal static class RuntimeBenchmark
         Slots = Arg(args, "--slots", Environment.ProcessorCount);
         var latencyDrops = Arg(args, "--latency-drops", 200);
         var batchFiles = Arg(args, "--batch-files", 1000);
-        var root = FindRoot();
+        var root = Koalja.Testing.Repository.Root;
         var scratch = Directory.CreateTempSubdirectory("koalja-bench-").FullName;
         try
         {
@@ -141,18 +141,5 @@ internal static class RuntimeBenchmark
     {
         var i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var v) ? v : fallback;
-    }
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Koalja.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Run the benchmark from inside the repository.");
     }
 }

@@ -13,21 +13,7 @@ internal static class CliRunner
         return (exitCode, stdout.ToString(), stderr.ToString());
     }
 
-    public static string RepositoryRoot
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "Koalja.sln")))
-                {
-                    return dir.FullName;
-                }
-            }
-
-            throw new InvalidOperationException("Koalja.sln not found above " + AppContext.BaseDirectory);
-        }
-    }
+    public static string RepositoryRoot => Testing.Repository.Root;
 
     public static async Task<(int ExitCode, string Output, string Error)> RunScriptAsync(string workingDirectory, params string[] args)
     {

@@ -27,21 +27,7 @@ internal sealed class KoaljaTestServer : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    public static string RepositoryRoot
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "Koalja.sln")))
-                {
-                    return dir.FullName;
-                }
-            }
-
-            throw new InvalidOperationException("Koalja.sln not found");
-        }
-    }
+    public static string RepositoryRoot => Testing.Repository.Root;
 
     public static Pipeline Example(string name) => Load(File.ReadAllText(Path.Combine(RepositoryRoot, "examples", name + ".yaml")));
 
