@@ -18,8 +18,6 @@ public sealed class DiagnosticBag(string file, SourceMap map)
 
     public IReadOnlyList<Diagnostic> Items => _items;
 
-    public bool HasErrors => _items.Any(d => d.Severity == Severity.Error);
-
     public void Error(string code, string path, string message, string? hint = null, SourcePosition? at = null) =>
         Add(code, Severity.Error, path, message, hint, at);
 

@@ -12,8 +12,6 @@ public sealed class SourceMap
 
     public void Add(string path, SourcePosition position) => _positions.TryAdd(path, position);
 
-    public bool Contains(string path) => _positions.ContainsKey(path);
-
     public SourcePosition Locate(string path)
     {
         for (var p = path; ; p = Parent(p))

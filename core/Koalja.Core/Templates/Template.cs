@@ -21,9 +21,6 @@ public sealed class Template
 
     public string Text { get; }
 
-    /// <summary>Whether the text contains any action at all (most arguments are plain strings).</summary>
-    public bool IsPlainText => _nodes.All(n => n is TextNode);
-
     /// <exception cref="TemplateException">The text is not a valid template of the supported subset.</exception>
     public static Template Parse(string text) => new(text, TemplateParser.Parse(text));
 

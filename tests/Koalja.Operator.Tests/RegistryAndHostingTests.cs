@@ -1,0 +1,67 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Koalja.Operator.Hosting;
+using Koalja.Operator.Registry;
+
+namespace Koalja.Operator.Tests;
+
+public sealed class RegistryAndHostingTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("koalja-registry-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void MigrationsAreAppliedOnceAndAreRecorded()
+    {
+        var path = Path.Combine(_dir, "registry.db");
+
+        var first = new SqliteRegistry(path);
+        var again = new SqliteRegistry(path);
+
+        Assert.Equal(Migrations.All.Max(m => m.Version), first.SchemaVersion);
+        Assert.Equal(first.SchemaVersion, again.SchemaVersion);
+    }
+
+    [Fact]
+    public void ARegistryFromANewerKoaljaIsRefusedWithAClearMessage()
+    {
+        var path = Path.Combine(_dir, "registry.db");
+        var registry = new SqliteRegistry(path);
+        using (var connection = registry.Open())
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 'now')";
+            command.ExecuteNonQuery();
+        }
+
+        var error = Assert.Throws<InvalidOperationException>(() => new SqliteRegistry(path));
+        Assert.Contains("schema version 999", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SeveralPipelinesAreServedAtOnce()
+    {
+        await using var server = await LocalServer.StartAsync(new LocalServerOptions { DataDirectory = _dir },
+            [KoaljaTestServer.Example("linecount"), KoaljaTestServer.Example("linecount-mergeinto")]);
+        using var http = new HttpClient { BaseAddress = server.Url };
+
+        (await http.PostAsync("pipelines/linecount/fileDropInput", new StringContent("a\n"))).EnsureSuccessStatusCode();
+        (await http.PostAsync("pipelines/linecount-mergeinto/fileDropInput2", new StringContent("b\n"))).EnsureSuccessStatusCode();
+
+        var pipelines = await http.GetFromJsonAsync<JsonElement>("api/pipelines");
+        Assert.Equal(["linecount", "linecount-mergeinto"], pipelines.EnumerateArray().Select(p => p.GetProperty("name").GetString()).Order());
+    }
+
+    [Fact]
+    public async Task ASecondServerOnTheSameDataDirectoryIsRefused()
+    {
+        await using var first = await LocalServer.StartAsync(new LocalServerOptions { DataDirectory = _dir }, [KoaljaTestServer.Example("linecount")]);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            LocalServer.StartAsync(new LocalServerOptions { DataDirectory = _dir }, [KoaljaTestServer.Example("linecount")]));
+
+        Assert.Contains("Another Koalja server is using", error.Message, StringComparison.Ordinal);
+        Assert.Contains(first.Url.ToString().TrimEnd('/'), error.Message, StringComparison.Ordinal);
+    }
+}
