@@ -47,14 +47,7 @@ internal static class UpCommand
         var failed = false;
         foreach (var result in files.Select(PipelineLoader.LoadFile))
         {
-            foreach (var diagnostic in result.Diagnostics.Where(d => d.Severity != Severity.Note))
-            {
-                stderr.WriteLine(diagnostic.Format());
-                if (diagnostic.Hint is { } hint)
-                {
-                    stderr.WriteLine($"  hint: {hint}");
-                }
-            }
+            ValidateCommand.WriteDiagnostics(result, result.Diagnostics.Where(d => d.Severity != Severity.Note), stderr);
 
             failed |= !result.Succeeded;
             pipelines.AddRange(result.Pipelines.Select(p => p.Pipeline));

@@ -42,24 +42,30 @@ internal static class ValidateCommand
         return results.All(r => r.Succeeded) ? 0 : 1;
     }
 
-    private static void WriteText(PipelineLoadResult result, TextWriter stdout)
+    /// <summary>Each diagnostic as a compiler line, with the source line it points at (errors and warnings) and its hint.</summary>
+    internal static void WriteDiagnostics(PipelineLoadResult result, IEnumerable<Diagnostic> diagnostics, TextWriter output)
     {
         var lines = new SourceLines(result.File);
-        foreach (var diagnostic in result.Diagnostics)
+        foreach (var diagnostic in diagnostics)
         {
-            stdout.WriteLine(diagnostic.Format());
+            output.WriteLine(diagnostic.Format());
             if (diagnostic.Severity != Severity.Note && lines.Get(diagnostic.Position.Line) is { } line)
             {
                 var gutter = diagnostic.Position.Line.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                stdout.WriteLine($"  {gutter} | {line}");
-                stdout.WriteLine($"  {new string(' ', gutter.Length)} | {new string(' ', Math.Max(0, diagnostic.Position.Column - 1))}^");
+                output.WriteLine($"  {gutter} | {line}");
+                output.WriteLine($"  {new string(' ', gutter.Length)} | {new string(' ', Math.Max(0, diagnostic.Position.Column - 1))}^");
             }
 
             if (diagnostic.Hint is { } hint)
             {
-                stdout.WriteLine($"  hint: {hint}");
+                output.WriteLine($"  hint: {hint}");
             }
         }
+    }
+
+    private static void WriteText(PipelineLoadResult result, TextWriter stdout)
+    {
+        WriteDiagnostics(result, result.Diagnostics, stdout);
 
         var errors = result.Errors.Count();
         stdout.WriteLine(errors == 0 ? $"{result.File}: ok" : $"{result.File}: {errors} error{(errors == 1 ? "" : "s")}");

@@ -67,11 +67,8 @@ public sealed partial class Router : IAsyncDisposable
                     continue;
                 }
 
-                var order = PipelineRuntime.InputOrder(task);
-                var outstanding = reader.Outstanding(runtime.Name, task.Name, order);
-                var state = AssemblerStateRows.Rebuild(task, reader.QueuedEntries(runtime.Name, task.Name), outstanding,
-                    reader.NextArrival(runtime.Name, task.Name), reader.NextSequence(runtime.Name, task.Name));
-                runtime.Assemblers[task.Name] = SnapshotAssembler.FromState(task, runtime.CodeVersions[task.Name], state);
+                var outstanding = reader.Outstanding(runtime.Name, task.Name, PipelineRuntime.InputOrder(task));
+                runtime.Assemblers[task.Name] = LoadAssembler(reader, runtime, task, outstanding);
                 var slots = task.EffectiveSnapshotPolicy == SnapshotPolicy.AllNew && task.EffectiveLaunchPolicy == LaunchPolicy.Auto ? Math.Max(1, _options.SlotsPerTask) : 1;
                 runtime.Dispatchers[task.Name] = new TaskDispatcher(this, runtime, task.Name, slots, _runner, _options, _log, _stopping.Token);
                 foreach (var pending in outstanding)
@@ -333,12 +330,18 @@ public sealed partial class Router : IAsyncDisposable
             foreach (var task in runtime.Assemblers.Keys.ToList())
             {
                 var spec = runtime.Task(task);
-                var state = AssemblerStateRows.Rebuild(spec, reader.QueuedEntries(runtime.Name, task), reader.Outstanding(runtime.Name, task, PipelineRuntime.InputOrder(spec)),
-                    reader.NextArrival(runtime.Name, task), reader.NextSequence(runtime.Name, task));
                 runtime.Assemblers[task].Dispose();
-                runtime.Assemblers[task] = SnapshotAssembler.FromState(spec, runtime.CodeVersions[task], state);
+                runtime.Assemblers[task] = LoadAssembler(reader, runtime, spec, reader.Outstanding(runtime.Name, task, PipelineRuntime.InputOrder(spec)));
             }
         }
+    }
+
+    /// <summary>A task's assembler as the registry's rows describe it: its queued link entries and unfinished snapshots.</summary>
+    private static SnapshotAssembler LoadAssembler(RegistryReader reader, PipelineRuntime runtime, TaskSpec task, IReadOnlyList<PendingSnapshot> outstanding)
+    {
+        var state = AssemblerStateRows.Rebuild(task, reader.QueuedEntries(runtime.Name, task.Name), outstanding,
+            reader.NextArrival(runtime.Name, task.Name), reader.NextSequence(runtime.Name, task.Name));
+        return SnapshotAssembler.FromState(task, runtime.CodeVersions[task.Name], state);
     }
 
     /// <summary>What a batch does once committed: complete callers, dispatch snapshots, announce values.</summary>

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Koalja.Core.Spec;
@@ -14,12 +12,10 @@ internal static partial class SpecJson
     public static string SerializeTask(TaskSpec task) => JsonSerializer.Serialize(task, Context.Default.TaskSpec);
 
     /// <summary>The revision: a hash of the spec.</summary>
-    public static string Revision(PipelineSpec spec) => Hash(Serialize(spec));
+    public static string Revision(PipelineSpec spec) => Ids.Hash("revision", Serialize(spec));
 
     /// <summary>A task's code version as written in the pipeline: a hash of the task spec (executor, type, options, inputs, outputs).</summary>
-    public static string CodeVersion(TaskSpec task) => Hash(SerializeTask(task));
-
-    private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)).AsSpan(0, 16));
+    public static string CodeVersion(TaskSpec task) => Ids.Hash("code", SerializeTask(task));
 
     [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
     [JsonSerializable(typeof(PipelineSpec))]
