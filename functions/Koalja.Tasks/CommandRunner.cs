@@ -11,9 +11,11 @@ namespace Koalja.Tasks;
 /// and outputs are expected at <c>outputs/&lt;output&gt;</c> (a file, or a directory of files), both under a
 /// fresh working directory; paths are generated here, never taken from user-supplied names. The command
 /// and args are rendered templates passed as an argument list (no shell is added). The executor image is
-/// not used locally.
+/// not used locally. Dropped code replaces the command: its entrypoint runs (directly when it has a
+/// <c>#!</c> line, else with /bin/sh) in the same working directory, with <c>KOALJA_CODE_DIR</c> naming
+/// the directory the code was unpacked in.
 /// </summary>
-internal sealed class CommandRunner(IArtifactStore store, TaskRuntimeOptions options, TimeProvider time) : ITaskRunner
+internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRuntimeOptions options, TimeProvider time) : ITaskRunner
 {
     private readonly WorkspacePool _workspaces = new(options.WorkRoot);
 
@@ -54,7 +56,7 @@ internal sealed class CommandRunner(IArtifactStore store, TaskRuntimeOptions opt
     private async Task<Setup> PrepareAsync(TaskInvocation invocation, string work, CancellationToken cancellationToken)
     {
         var task = invocation.TaskSpec;
-        var executor = task.Executor!;
+        var executor = task.Executor;
         var inputs = new Dictionary<string, IReadOnlyList<TemplateFile>>(StringComparer.Ordinal);
         var environment = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -92,16 +94,24 @@ internal sealed class CommandRunner(IArtifactStore store, TaskRuntimeOptions opt
             environment[EnvironmentName("KOALJA_OUTPUT_", output.Name)] = Path.Combine(work, "outputs", output.Name);
         }
 
-        foreach (var variable in executor.Env.Where(e => e.Value is not null))
+        foreach (var variable in executor?.Env.Where(e => e.Value is not null) ?? [])
         {
             environment[variable.Name] = variable.Value!;
+        }
+
+        if (invocation.Code is { } dropped)
+        {
+            var directory = await code.DirectoryOfAsync(dropped, cancellationToken);
+            var entrypoint = Path.Combine(directory, dropped.Entrypoint);
+            environment["KOALJA_CODE_DIR"] = directory;
+            return new Setup(CodePackage.HasShebang(entrypoint) ? [entrypoint] : ["/bin/sh", entrypoint], environment, null);
         }
 
         var data = TemplateData.Build(task, invocation.Spec, inputs, outputs, invocation.SnapshotId, name => "127.0.0.1");
         var arguments = new List<string>();
         try
         {
-            foreach (var text in executor.Command.Concat(executor.Args))
+            foreach (var text in executor!.Command.Concat(executor.Args))
             {
                 arguments.Add(Template.Parse(text).Render(data, ReadUri));
             }

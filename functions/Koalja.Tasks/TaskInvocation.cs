@@ -5,6 +5,7 @@ namespace Koalja.Tasks;
 /// <summary>
 /// Everything one execution needs (the data of an <c>io.koalja.snapshot</c> event): the task, its
 /// code version, and for each snapshot input the ordered values. Task runners are stateless.
+/// <paramref name="Code"/> is the dropped code that replaces the task's executor, if any.
 /// </summary>
 public sealed record TaskInvocation(
     string Pipeline,
@@ -13,7 +14,8 @@ public sealed record TaskInvocation(
     string CodeVersion,
     string SnapshotId,
     int Attempt,
-    IReadOnlyList<InvocationInput> Inputs)
+    IReadOnlyList<InvocationInput> Inputs,
+    TaskCode? Code = null)
 {
     public TaskSpec TaskSpec => Spec.TaskByName(Task) ?? throw new InvalidOperationException($"Task '{Task}' is not in the pipeline.");
 }

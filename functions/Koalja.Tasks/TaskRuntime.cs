@@ -4,10 +4,23 @@ using Koalja.Core.Storage;
 namespace Koalja.Tasks;
 
 /// <summary>The task runtime: picks the runner for a task (a built-in type, or its executor command).</summary>
-public sealed class TaskRuntime(IArtifactStore store, TaskRuntimeOptions options, TimeProvider time) : ITaskRunner
+public sealed class TaskRuntime : ITaskRunner
 {
-    private readonly CommandRunner _command = new(store, options, time);
-    private readonly FileSplitRunner _fileSplit = new(store, time);
+    private readonly CommandRunner _command;
+    private readonly FileSplitRunner _fileSplit;
+    private readonly TimeProvider _time;
+
+    public TaskRuntime(IArtifactStore store, TaskRuntimeOptions options, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _time = time;
+        Code = new CodeCache(options.CodeRoot ?? Path.Combine(options.WorkRoot, "code"), store);
+        _command = new CommandRunner(store, Code, options, time);
+        _fileSplit = new FileSplitRunner(store, time);
+    }
+
+    /// <summary>Dropped code, unpacked per version.</summary>
+    public CodeCache Code { get; }
 
     /// <summary>Task types this runtime runs on snapshots (FileDrop is ingress: it never runs).</summary>
     public static readonly IReadOnlyList<string> RunnableTypes = [BuiltInTaskTypes.FileSplit];
@@ -18,9 +31,10 @@ public sealed class TaskRuntime(IArtifactStore store, TaskRuntimeOptions options
         var task = invocation.TaskSpec;
         return task.Type switch
         {
+            _ when invocation.Code is not null => _command.RunAsync(invocation, cancellationToken),
             BuiltInTaskTypes.FileSplit => _fileSplit.RunAsync(invocation, cancellationToken),
             _ when task.Executor is not null => _command.RunAsync(invocation, cancellationToken),
-            _ => Task.FromResult(new TaskOutcome(false, [], time.GetUtcNow(), time.GetUtcNow(),
+            _ => Task.FromResult(new TaskOutcome(false, [], _time.GetUtcNow(), _time.GetUtcNow(),
                 Error: $"Task type '{task.Type}' cannot run here (this runtime runs executors and {string.Join(", ", RunnableTypes)})")),
         };
     }

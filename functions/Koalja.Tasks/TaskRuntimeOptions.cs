@@ -6,6 +6,9 @@ public sealed record TaskRuntimeOptions
     /// <summary>Where executions get their working directories (one each, removed afterwards).</summary>
     public required string WorkRoot { get; init; }
 
+    /// <summary>Where dropped code is unpacked, a directory per code version (default: <c>code</c> under <see cref="WorkRoot"/>).</summary>
+    public string? CodeRoot { get; init; }
+
     /// <summary>An execution running longer is killed (with its child processes) and counts as failed.</summary>
     public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromMinutes(10);
 

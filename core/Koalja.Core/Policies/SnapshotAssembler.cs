@@ -18,7 +18,7 @@ namespace Koalja.Core.Policies;
 public sealed class SnapshotAssembler : IDisposable
 {
     private readonly string _task;
-    private readonly string _codeVersion;
+    private string _codeVersion;
     private readonly SnapshotPolicy _policy;
     private readonly Stream[] _streams;
     private readonly Dictionary<string, int> _streamOfInput = new(StringComparer.Ordinal);
@@ -58,6 +58,20 @@ public sealed class SnapshotAssembler : IDisposable
     }
 
     public SnapshotPolicy Policy => _policy;
+
+    /// <summary>
+    /// The code version new snapshots are made for (part of their ids). Changing it (new code dropped
+    /// into the task) leaves snapshots already handed out as they are: each runs with the code it was made for.
+    /// </summary>
+    public string CodeVersion
+    {
+        get => _codeVersion;
+        set
+        {
+            ArgumentException.ThrowIfNullOrEmpty(value);
+            _codeVersion = value;
+        }
+    }
 
     /// <summary>The arrival number the next new value will get.</summary>
     public long NextArrival => _nextArrival;

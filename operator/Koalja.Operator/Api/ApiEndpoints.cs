@@ -15,7 +15,8 @@ public static class ApiEndpoints
 
     public static IEndpointRouteBuilder MapKoaljaApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/healthz", () => Results.Json(new Dictionary<string, string> { ["status"] = "ok" }, ApiJsonContext.Default.DictionaryStringString));
+        app.MapGet("/healthz", () => Results.Json(new Dictionary<string, string> { ["status"] = "ok" }, ApiJsonContext.Default.DictionaryStringString))
+            .WithMetadata(new RequiredLevel(AuthLevel.Anonymous));
         app.MapPost("/pipelines/{p}/{task}", DropEndpoint.HandleAsync);
         app.MapGet("/api/pipelines", ListPipelines);
         app.MapGet("/api/pipelines/{p}", GetPipeline);
@@ -23,6 +24,11 @@ public static class ApiEndpoints
         app.MapGet("/api/pipelines/{p}/dead-letters", ListDeadLetters);
         app.MapGet("/api/values/{id}", GetValue);
         app.MapGet("/api/values/{id}/content", GetContentAsync);
+        var admin = new RequiredLevel(AuthLevel.Admin);
+        app.MapPut("/api/pipelines/{p}/tasks/{t}/code", CodeEndpoints.PutAsync).WithMetadata(admin);
+        app.MapGet("/api/pipelines/{p}/tasks/{t}/code", CodeEndpoints.List);
+        app.MapGet("/api/pipelines/{p}/tasks/{t}/code/{version}", CodeEndpoints.Get);
+        app.MapPost("/api/pipelines/{p}/tasks/{t}/code/{version}/activate", CodeEndpoints.ActivateAsync).WithMetadata(admin);
         return app;
     }
 

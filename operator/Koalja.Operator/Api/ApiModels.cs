@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Koalja.Operator.Registry;
+using Koalja.Operator.Runtime;
 
 namespace Koalja.Operator.Api;
 
@@ -34,6 +35,24 @@ public sealed record LinkStatsDto(string Name, string Source, string Destination
 
 public sealed record DeadLetterDto(string SnapshotId, string Task, string Reason, string? StderrTail, int Attempts, DateTimeOffset Created);
 
+/// <summary>A code version of a task, with how many values it produced and whether new snapshots run it.</summary>
+public sealed record CodeVersionDto(string Id, string Kind, DateTimeOffset Created, bool Current, long Values, string? BaseVersion, string? Sha256, long? Size,
+    string? Entrypoint, string? FileName, string? Uri)
+{
+    public static CodeVersionDto From(CodeVersionRecord c, long values, string current) =>
+        new(c.Id, c.Kind, c.CreatedAt, c.Id == current, values, c.BaseVersion, c.Sha256, c.Size, c.Entrypoint, c.FileName,
+            c.Sha256 is null ? null : Core.Storage.ArtifactUri.For(c.Sha256));
+}
+
+public sealed record CodeListDto(string Pipeline, string Task, string Current, IReadOnlyList<CodeVersionDto> Versions);
+
+public sealed record CodeDropDto(CodeVersionDto Version, bool Current, ReplayDto? Replay);
+
+public sealed record ReplayDto(string CodeVersion, bool Published, int Snapshots, int Changed, int Unchanged, int Failed, IReadOnlyList<ReplayResult> Results)
+{
+    public static ReplayDto From(Runtime.ReplayReport r) => new(r.CodeVersion, r.Published, r.Snapshots.Count, r.Changed, r.Unchanged, r.Failed, r.Snapshots);
+}
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ValueDto))]
 [JsonSerializable(typeof(List<ValueDto>))]
@@ -43,4 +62,7 @@ public sealed record DeadLetterDto(string SnapshotId, string Task, string Reason
 [JsonSerializable(typeof(PipelineDto))]
 [JsonSerializable(typeof(List<DeadLetterDto>))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
+[JsonSerializable(typeof(CodeVersionDto))]
+[JsonSerializable(typeof(CodeListDto))]
+[JsonSerializable(typeof(CodeDropDto))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

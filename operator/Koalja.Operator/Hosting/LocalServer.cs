@@ -22,15 +22,21 @@ public sealed class LocalServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly DataDirectory _data;
 
-    private LocalServer(WebApplication app, DataDirectory data, Router router, Uri url)
+    private LocalServer(WebApplication app, DataDirectory data, Router router, Uri url, ApiKeys keys)
     {
         _app = app;
         _data = data;
         Router = router;
         Url = url;
+        Keys = keys;
     }
 
     public Uri Url { get; }
+
+    /// <summary>The API keys (also in <c>keys.json</c> of the data directory).</summary>
+    public ApiKeys Keys { get; }
+
+    public string KeysFile => _data.KeysFile;
 
     public Router Router { get; }
 
@@ -57,7 +63,7 @@ public sealed class LocalServer : IAsyncDisposable
             builder.WebHost.UseKestrel(k =>
             {
                 k.Limits.MaxRequestBodySize = null; // drops enforce their own limit while streaming
-                k.Listen(System.Net.IPAddress.Loopback, options.Port);
+                k.Listen(options.ListenAddress, options.Port);
             });
             var store = new LocalArtifactStore(data.BlobsPath);
             var registry = new SqliteRegistry(data.RegistryPath);
@@ -66,12 +72,17 @@ public sealed class LocalServer : IAsyncDisposable
             builder.Services.AddSingleton(runtimeOptions);
             builder.Services.AddSingleton(TimeProvider.System);
             builder.Services.AddSingleton(registry);
-            builder.Services.AddSingleton<ITaskRunner>(sp => new TaskRuntime(store,
-                new TaskRuntimeOptions { WorkRoot = data.WorkPath, CommandTimeout = runtimeOptions.CommandTimeout }, TimeProvider.System));
+            var taskRuntime = new TaskRuntime(store,
+                new TaskRuntimeOptions { WorkRoot = data.WorkPath, CodeRoot = data.CodePath, CommandTimeout = runtimeOptions.CommandTimeout }, TimeProvider.System);
+            builder.Services.AddSingleton<ITaskRunner>(taskRuntime);
+            builder.Services.AddSingleton(taskRuntime.Code);
             builder.Services.AddSingleton<Router>();
             builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
 
+            var keys = data.LoadOrCreateKeys();
+            var loopbackOnly = System.Net.IPAddress.IsLoopback(options.ListenAddress);
             var app = builder.Build();
+            app.UseKoaljaSecurity(new ApiSecurityOptions(keys, loopbackOnly, AllowedHosts(options)));
             app.MapKoaljaApi();
             var router = app.Services.GetRequiredService<Router>();
             router.Start(pipelines);
@@ -79,13 +90,39 @@ public sealed class LocalServer : IAsyncDisposable
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             var url = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
             data.WriteServer(url);
-            return new LocalServer(app, data, router, url);
+            return new LocalServer(app, data, router, url, keys);
         }
         catch
         {
             data.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Names this server answers to: localhost, loopback, the listen address (all of this machine's for "any"), and configured ones.</summary>
+    private static HashSet<string> AllowedHosts(LocalServerOptions options)
+    {
+        var hosts = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "localhost", "127.0.0.1", "::1" };
+        if (options.ListenAddress.Equals(System.Net.IPAddress.Any) || options.ListenAddress.Equals(System.Net.IPAddress.IPv6Any))
+        {
+            hosts.Add(System.Net.Dns.GetHostName().ToLowerInvariant());
+            foreach (var address in System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+                .SelectMany(n => n.GetIPProperties().UnicastAddresses).Select(a => a.Address))
+            {
+                hosts.Add(address.ToString().ToLowerInvariant());
+            }
+        }
+        else
+        {
+            hosts.Add(options.ListenAddress.ToString().ToLowerInvariant());
+        }
+
+        foreach (var host in options.AllowedHosts)
+        {
+            hosts.Add(host.ToLowerInvariant());
+        }
+
+        return hosts;
     }
 
     public async ValueTask DisposeAsync()

@@ -11,5 +11,14 @@ public sealed record LocalServerOptions
     /// <summary>0 picks a free port.</summary>
     public int Port { get; init; }
 
+    /// <summary>
+    /// The address to listen on: loopback by default (reading and dropping data need no key then);
+    /// any other address makes every request but <c>/healthz</c> need a key.
+    /// </summary>
+    public System.Net.IPAddress ListenAddress { get; init; } = System.Net.IPAddress.Loopback;
+
+    /// <summary>Host names the server answers to besides localhost and its addresses (e.g. a name in front of it).</summary>
+    public IReadOnlyList<string> AllowedHosts { get; init; } = [];
+
     public RuntimeOptions Runtime { get; init; } = new();
 }

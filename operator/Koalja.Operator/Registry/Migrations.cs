@@ -115,5 +115,25 @@ internal static class Migrations
                 created_at TEXT NOT NULL
             );
             """),
+        (2, "dropped code, shadow values, lineage indexes", """
+            ALTER TABLE code_versions ADD COLUMN base_version TEXT;
+            ALTER TABLE code_versions ADD COLUMN sha256 TEXT;
+            ALTER TABLE code_versions ADD COLUMN size INTEGER;
+            ALTER TABLE code_versions ADD COLUMN entrypoint TEXT;
+            ALTER TABLE code_versions ADD COLUMN file_name TEXT;
+            CREATE INDEX ix_code_versions_task ON code_versions (pipeline, task, created_at);
+            CREATE TABLE active_code (
+                pipeline TEXT NOT NULL,
+                task TEXT NOT NULL,
+                code_version TEXT NOT NULL,
+                base_version TEXT NOT NULL,
+                activated_at TEXT NOT NULL,
+                PRIMARY KEY (pipeline, task)
+            );
+            ALTER TABLE annotated_values ADD COLUMN shadow INTEGER NOT NULL DEFAULT 0;
+            CREATE INDEX ix_values_code_version ON annotated_values (code_version, seq);
+            CREATE INDEX ix_values_execution ON annotated_values (execution_id);
+            ALTER TABLE snapshots ADD COLUMN replay_of TEXT;
+            """),
     ];
 }

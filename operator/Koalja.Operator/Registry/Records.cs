@@ -1,6 +1,6 @@
 namespace Koalja.Operator.Registry;
 
-/// <summary>An annotated value as the registry keeps it.</summary>
+/// <summary>An annotated value as the registry keeps it. A <paramref name="Shadow"/> value came from a replay of new code and went nowhere.</summary>
 public sealed record ValueRecord(
     string Id,
     string Pipeline,
@@ -16,7 +16,8 @@ public sealed record ValueRecord(
     string? SnapshotId,
     string? ExecutionId,
     string? SourceName,
-    long Seq = 0);
+    long Seq = 0,
+    bool Shadow = false);
 
 /// <summary>One execution attempt of a snapshot.</summary>
 public sealed record ExecutionRecord(
@@ -34,3 +35,20 @@ public sealed record ExecutionRecord(
 
 /// <summary>A snapshot that was given up on, with why.</summary>
 public sealed record DeadLetterRecord(string SnapshotId, string Pipeline, string Task, string Reason, string? StderrTail, int Attempts, DateTimeOffset CreatedAt);
+
+/// <summary>
+/// A version of a task's code: <c>spec</c> (the executor written in the pipeline file; its id is a hash
+/// of the task's spec) or dropped code (<c>script</c>, <c>zip</c>, <c>tar.gz</c>) stored by content hash,
+/// with <paramref name="BaseVersion"/> the spec version it was dropped onto.
+/// </summary>
+public sealed record CodeVersionRecord(
+    string Id,
+    string Pipeline,
+    string Task,
+    string Kind,
+    DateTimeOffset CreatedAt,
+    string? BaseVersion = null,
+    string? Sha256 = null,
+    long? Size = null,
+    string? Entrypoint = null,
+    string? FileName = null);

@@ -8,7 +8,9 @@ namespace Koalja.Operator.Registry;
 internal sealed class RegistryReader(SqliteConnection connection, SqliteTransaction? transaction = null)
 {
     private const string ValueColumns =
-        "id, pipeline, task, output, output_index, sha256, size, media_type, created_at, revision, code_version, snapshot_id, execution_id, source_name, seq";
+        "id, pipeline, task, output, output_index, sha256, size, media_type, created_at, revision, code_version, snapshot_id, execution_id, source_name, seq, shadow";
+
+    private const string CodeColumns = "id, pipeline, task, kind, created_at, base_version, sha256, size, entrypoint, file_name";
 
     public List<ArrivedValue> QueuedEntries(string pipeline, string task) =>
         Query("SELECT input, value_id, arrival FROM link_entries WHERE pipeline = $p AND task = $t AND state = 'queued' ORDER BY arrival",
@@ -43,12 +45,45 @@ internal sealed class RegistryReader(SqliteConnection connection, SqliteTransact
     public ValueRecord? Value(string id) =>
         Query($"SELECT {ValueColumns} FROM annotated_values WHERE id = $id", ReadValue, ("$id", id)).FirstOrDefault();
 
-    public List<ValueRecord> Values(string pipeline, string? task, string? output, long after, int limit) =>
+    /// <summary>A page of values in the order they were recorded; shadow values (of replays) only when <paramref name="shadow"/>.</summary>
+    public List<ValueRecord> Values(string pipeline, string? task, string? output, long after, int limit, string? codeVersion = null, bool shadow = false) =>
         Query($"""
             SELECT {ValueColumns} FROM annotated_values
-            WHERE pipeline = $p AND ($t IS NULL OR task = $t) AND ($o IS NULL OR output = $o) AND seq > $after
+            WHERE pipeline = $p AND ($t IS NULL OR task = $t) AND ($o IS NULL OR output = $o) AND ($cv IS NULL OR code_version = $cv)
+                AND shadow = $sh AND seq > $after
             ORDER BY seq LIMIT $limit
-            """, ReadValue, ("$p", pipeline), ("$t", task), ("$o", output), ("$after", after), ("$limit", limit));
+            """, ReadValue, ("$p", pipeline), ("$t", task), ("$o", output), ("$cv", codeVersion), ("$sh", shadow ? 1 : 0), ("$after", after), ("$limit", limit));
+
+    /// <summary>The values one snapshot's execution produced, by output and index.</summary>
+    public List<ValueRecord> SnapshotOutputs(string snapshotId) =>
+        Query($"SELECT {ValueColumns} FROM annotated_values WHERE snapshot_id = $s ORDER BY output, output_index", ReadValue, ("$s", snapshotId));
+
+    public CodeVersionRecord? CodeVersion(string id) =>
+        Query($"SELECT {CodeColumns} FROM code_versions WHERE id = $id", ReadCode, ("$id", id)).FirstOrDefault();
+
+    /// <summary>A task's code versions, oldest first, with how many values each produced.</summary>
+    public List<(CodeVersionRecord Code, long Values)> CodeVersions(string pipeline, string task) =>
+        Query($"""
+            SELECT {CodeColumns}, (SELECT COUNT(*) FROM annotated_values v WHERE v.code_version = c.id AND v.task = c.task AND v.shadow = 0)
+            FROM code_versions c WHERE pipeline = $p AND task = $t ORDER BY created_at, id
+            """, r => (ReadCode(r), r.GetInt64(10)), ("$p", pipeline), ("$t", task));
+
+    /// <summary>Dropped code made current, per task: the version and the spec version it was dropped onto.</summary>
+    public Dictionary<string, (string Version, string BaseVersion)> ActiveCode(string pipeline) =>
+        Query("SELECT task, code_version, base_version FROM active_code WHERE pipeline = $p", r => (r.GetString(0), r.GetString(1), r.GetString(2)), ("$p", pipeline))
+            .ToDictionary(r => r.Item1, r => (r.Item2, r.Item3), StringComparer.Ordinal);
+
+    /// <summary>A snapshot's code version, status and attempts so far.</summary>
+    public (string CodeVersion, string Status, int Attempts)? Snapshot(string id) =>
+        Query("SELECT code_version, status, attempts FROM snapshots WHERE id = $id", r => (r.GetString(0), r.GetString(1), r.GetInt32(2)), ("$id", id))
+            .Select(r => ((string, string, int)?)r).FirstOrDefault();
+
+    /// <summary>The task's most recent succeeded snapshots (not replays): the inputs a replay of new code runs on.</summary>
+    public List<(string Id, long Sequence)> RetainedSnapshots(string pipeline, string task, int limit) =>
+        Query("""
+            SELECT id, sequence FROM snapshots WHERE pipeline = $p AND task = $t AND status = 'succeeded' AND replay_of IS NULL
+            ORDER BY sequence DESC LIMIT $limit
+            """, r => (r.GetString(0), r.GetInt64(1)), ("$p", pipeline), ("$t", task), ("$limit", limit));
 
     public ExecutionRecord? Execution(string id) =>
         Query("SELECT id, snapshot_id, attempt, worker, started_at, finished_at, status, exit_code, error, stderr_tail, log_sha256 FROM executions WHERE id = $id",
@@ -76,12 +111,13 @@ internal sealed class RegistryReader(SqliteConnection connection, SqliteTransact
             switch (status)
             {
                 case "ready": c.Pending = n; break;
+                case "shadow" or "shadow-failed": break;
                 case "succeeded": c.Succeeded = n; break;
                 case "dead": c.DeadLettered = n; break;
             }
         }
 
-        foreach (var (task, n) in Query("SELECT task, COUNT(*) FROM annotated_values WHERE pipeline = $p GROUP BY task", r => (r.GetString(0), r.GetInt64(1)), ("$p", pipeline)))
+        foreach (var (task, n) in Query("SELECT task, COUNT(*) FROM annotated_values WHERE pipeline = $p AND shadow = 0 GROUP BY task", r => (r.GetString(0), r.GetInt64(1)), ("$p", pipeline)))
         {
             For(task).Values = n;
         }
@@ -91,7 +127,7 @@ internal sealed class RegistryReader(SqliteConnection connection, SqliteTransact
             For(task).Queued = n;
         }
 
-        foreach (var (task, n) in Query("SELECT s.task, SUM(s.failures) FROM snapshots s WHERE s.pipeline = $p GROUP BY s.task", r => (r.GetString(0), r.IsDBNull(1) ? 0 : r.GetInt64(1)), ("$p", pipeline)))
+        foreach (var (task, n) in Query("SELECT s.task, SUM(s.failures) FROM snapshots s WHERE s.pipeline = $p AND s.replay_of IS NULL GROUP BY s.task", r => (r.GetString(0), r.IsDBNull(1) ? 0 : r.GetInt64(1)), ("$p", pipeline)))
         {
             For(task).FailedAttempts = n;
         }
@@ -115,7 +151,10 @@ internal sealed class RegistryReader(SqliteConnection connection, SqliteTransact
 
     private static ValueRecord ReadValue(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt32(4), r.GetString(5), r.GetInt64(6), r.GetString(7),
-        Time(r, 8), r.GetString(9), Str(r, 10), Str(r, 11), Str(r, 12), Str(r, 13), r.GetInt64(14));
+        Time(r, 8), r.GetString(9), Str(r, 10), Str(r, 11), Str(r, 12), Str(r, 13), r.GetInt64(14), r.GetInt64(15) != 0);
+
+    private static CodeVersionRecord ReadCode(SqliteDataReader r) => new(
+        r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Time(r, 4), Str(r, 5), Str(r, 6), r.IsDBNull(7) ? null : r.GetInt64(7), Str(r, 8), Str(r, 9));
 
     private static string? Str(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 

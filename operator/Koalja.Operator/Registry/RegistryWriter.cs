@@ -43,16 +43,35 @@ internal sealed class RegistryWriter(SqliteConnection connection) : IDisposable
             """, ("$p", name), ("$h", revision), ("$s", specJson), ("$t", now));
     }
 
-    public void EnsureCodeVersion(string id, string pipeline, string task, string kind, DateTimeOffset now) =>
-        Exec("INSERT INTO code_versions (id, pipeline, task, kind, created_at) VALUES ($i, $p, $t, $k, $n) ON CONFLICT (id) DO NOTHING",
-            ("$i", id), ("$p", pipeline), ("$t", task), ("$k", kind), ("$n", now));
+    /// <summary>Returns false when the version was recorded already.</summary>
+    public bool InsertCodeVersion(CodeVersionRecord c) => Exec("""
+        INSERT INTO code_versions (id, pipeline, task, kind, created_at, base_version, sha256, size, entrypoint, file_name)
+        VALUES ($i, $p, $t, $k, $n, $b, $sha, $size, $e, $f) ON CONFLICT (id) DO NOTHING
+        """, ("$i", c.Id), ("$p", c.Pipeline), ("$t", c.Task), ("$k", c.Kind), ("$n", c.CreatedAt), ("$b", c.BaseVersion), ("$sha", c.Sha256),
+        ("$size", c.Size), ("$e", c.Entrypoint), ("$f", c.FileName)) > 0;
+
+    /// <summary>Makes <paramref name="version"/> the task's current code; the spec's own version clears the row.</summary>
+    public void SetActiveCode(string pipeline, string task, string version, string baseVersion, DateTimeOffset now)
+    {
+        if (version == baseVersion)
+        {
+            Exec("DELETE FROM active_code WHERE pipeline = $p AND task = $t", ("$p", pipeline), ("$t", task));
+            return;
+        }
+
+        Exec("""
+            INSERT INTO active_code (pipeline, task, code_version, base_version, activated_at) VALUES ($p, $t, $v, $b, $n)
+            ON CONFLICT (pipeline, task) DO UPDATE SET code_version = excluded.code_version, base_version = excluded.base_version, activated_at = excluded.activated_at
+            """, ("$p", pipeline), ("$t", task), ("$v", version), ("$b", baseVersion), ("$n", now));
+    }
 
     /// <summary>Returns false when a value with this id exists already.</summary>
     public bool InsertValue(ValueRecord v) => Exec("""
-        INSERT INTO annotated_values (id, pipeline, task, output, output_index, sha256, size, media_type, created_at, revision, code_version, snapshot_id, execution_id, source_name)
-        VALUES ($id, $p, $t, $o, $oi, $sha, $size, $mt, $c, $r, $cv, $s, $e, $sn) ON CONFLICT (id) DO NOTHING
+        INSERT INTO annotated_values (id, pipeline, task, output, output_index, sha256, size, media_type, created_at, revision, code_version, snapshot_id, execution_id, source_name, shadow)
+        VALUES ($id, $p, $t, $o, $oi, $sha, $size, $mt, $c, $r, $cv, $s, $e, $sn, $sh) ON CONFLICT (id) DO NOTHING
         """, ("$id", v.Id), ("$p", v.Pipeline), ("$t", v.Task), ("$o", v.Output), ("$oi", v.OutputIndex), ("$sha", v.Sha256), ("$size", v.Size),
-        ("$mt", v.MediaType), ("$c", v.CreatedAt), ("$r", v.Revision), ("$cv", v.CodeVersion), ("$s", v.SnapshotId), ("$e", v.ExecutionId), ("$sn", v.SourceName)) > 0;
+        ("$mt", v.MediaType), ("$c", v.CreatedAt), ("$r", v.Revision), ("$cv", v.CodeVersion), ("$s", v.SnapshotId), ("$e", v.ExecutionId), ("$sn", v.SourceName),
+        ("$sh", v.Shadow ? 1 : 0)) > 0;
 
     public string? FindIngressKey(string pipeline, string task, string key) =>
         Scalar("SELECT value_id FROM ingress_keys WHERE pipeline = $p AND task = $t AND idempotency_key = $k", ("$p", pipeline), ("$t", task), ("$k", key)) as string;
@@ -72,12 +91,13 @@ internal sealed class RegistryWriter(SqliteConnection connection) : IDisposable
         WHERE pipeline = $p AND task = $t AND input = $i AND value_id = $v AND state <> 'consumed'
         """, ("$s", state), ("$n", now), ("$p", pipeline), ("$t", task), ("$i", value.Input), ("$v", value.ValueId));
 
-    public void InsertSnapshot(string pipeline, string task, string codeVersion, Snapshot snapshot, DateTimeOffset now)
+    /// <summary>Records a snapshot and its ordered inputs; a replay (<paramref name="replayOf"/>) is recorded as a shadow of the original.</summary>
+    public void InsertSnapshot(string pipeline, string task, string codeVersion, Snapshot snapshot, DateTimeOffset now, string status = "ready", string? replayOf = null)
     {
         if (Exec("""
-            INSERT INTO snapshots (id, pipeline, task, sequence, code_version, status, created_at) VALUES ($id, $p, $t, $s, $c, 'ready', $n)
+            INSERT INTO snapshots (id, pipeline, task, sequence, code_version, status, created_at, replay_of) VALUES ($id, $p, $t, $s, $c, $st, $n, $r)
             ON CONFLICT (id) DO NOTHING
-            """, ("$id", snapshot.Id), ("$p", pipeline), ("$t", task), ("$s", snapshot.Sequence), ("$c", codeVersion), ("$n", now)) == 0)
+            """, ("$id", snapshot.Id), ("$p", pipeline), ("$t", task), ("$s", snapshot.Sequence), ("$c", codeVersion), ("$st", status), ("$n", now), ("$r", replayOf)) == 0)
         {
             return;
         }
@@ -96,8 +116,8 @@ internal sealed class RegistryWriter(SqliteConnection connection) : IDisposable
     public void RecordAttempt(string snapshotId, bool failed) =>
         Exec("UPDATE snapshots SET attempts = attempts + 1, failures = failures + $f WHERE id = $id", ("$f", failed ? 1 : 0), ("$id", snapshotId));
 
-    public void FinishSnapshot(string snapshotId, string status, DateTimeOffset now) =>
-        Exec("UPDATE snapshots SET status = $s, finished_at = $n WHERE id = $id AND status = 'ready'", ("$s", status), ("$n", now), ("$id", snapshotId));
+    public void FinishSnapshot(string snapshotId, string status, DateTimeOffset now, string from = "ready") =>
+        Exec("UPDATE snapshots SET status = $s, finished_at = $n WHERE id = $id AND status = $from", ("$s", status), ("$n", now), ("$id", snapshotId), ("$from", from));
 
     public void InsertExecution(ExecutionRecord e) => Exec("""
         INSERT INTO executions (id, snapshot_id, attempt, worker, started_at, finished_at, status, exit_code, error, stderr_tail, log_sha256)

@@ -22,5 +22,8 @@ internal static class Ids
     public static string Execution(string snapshotId, int attempt) =>
         Hash("execution", snapshotId, attempt.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
+    /// <summary>Dropped code: the same bytes and entrypoint dropped onto the same task spec are the same version.</summary>
+    public static string DroppedCode(string baseVersion, string kind, string sha256, string? entrypoint) => Hash("dropped-code", baseVersion, kind, sha256, entrypoint ?? "");
+
     public static string Drop(string pipeline, string task, string idempotencyKey) => Hash("drop", pipeline, task, idempotencyKey);
 }

@@ -1,5 +1,6 @@
 using Koalja.Core.Policies;
 using Koalja.Core.Spec;
+using Koalja.Tasks;
 
 namespace Koalja.Operator.Runtime;
 
@@ -15,7 +16,7 @@ internal sealed class PipelineRuntime
         Revision = Runtime.SpecJson.Revision(pipeline.Spec);
         foreach (var task in pipeline.Spec.Tasks)
         {
-            CodeVersions[task.Name] = Runtime.SpecJson.CodeVersion(task);
+            SpecCodeVersions[task.Name] = CodeVersions[task.Name] = Runtime.SpecJson.CodeVersion(pipeline.Name, task);
         }
 
         foreach (var link in pipeline.Spec.Links)
@@ -40,7 +41,34 @@ internal sealed class PipelineRuntime
 
     public string Revision { get; }
 
+    /// <summary>Per task, the code version new snapshots are made for: the spec's, or dropped code made current.</summary>
     public Dictionary<string, string> CodeVersions { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Per task, the code version of the executor as the pipeline file writes it.</summary>
+    public Dictionary<string, string> SpecCodeVersions { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Per task with current dropped code: that code.</summary>
+    public Dictionary<string, TaskCode> DroppedCode { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Makes <paramref name="code"/> (null: the spec's executor) the task's current code for new snapshots.</summary>
+    public void UseCode(string task, TaskCode? code)
+    {
+        var version = code?.Version ?? SpecCodeVersions[task];
+        CodeVersions[task] = version;
+        if (code is null)
+        {
+            DroppedCode.Remove(task);
+        }
+        else
+        {
+            DroppedCode[task] = code;
+        }
+
+        if (Assemblers.TryGetValue(task, out var assembler))
+        {
+            assembler.CodeVersion = version;
+        }
+    }
 
     /// <summary>One per task that runs on snapshots (a task with inputs).</summary>
     public Dictionary<string, SnapshotAssembler> Assemblers { get; } = new(StringComparer.Ordinal);

@@ -59,9 +59,9 @@ public sealed partial class Router : IAsyncDisposable
             _pipelines.Add(runtime.Name, runtime);
             _writer.UpsertPipeline(runtime.Name, runtime.Revision, runtime.SpecJson, now);
             var reader = new RegistryReader(_writer.Connection, _writer.Transaction);
+            LoadCode(runtime, reader, now);
             foreach (var task in pipeline.Spec.Tasks)
             {
-                _writer.EnsureCodeVersion(runtime.CodeVersions[task.Name], runtime.Name, task.Name, "spec", now);
                 if (!task.SnapshotInputs.Any())
                 {
                     continue;
@@ -73,7 +73,9 @@ public sealed partial class Router : IAsyncDisposable
                 runtime.Dispatchers[task.Name] = new TaskDispatcher(this, runtime, task.Name, slots, _runner, _options, _log, _stopping.Token);
                 foreach (var pending in outstanding)
                 {
-                    resume.Add((runtime, task.Name, Invocation(runtime, task.Name, pending.Snapshot, reader.Attempts(pending.Snapshot.Id) + 1, reader)));
+                    var (codeVersion, _, attempts) = reader.Snapshot(pending.Snapshot.Id)!.Value;
+                    var code = CodeKinds.ToTaskCode(reader.CodeVersion(codeVersion));
+                    resume.Add((runtime, task.Name, Invocation(runtime, task.Name, pending.Snapshot, codeVersion, code, attempts + 1, reader)));
                 }
             }
         }
@@ -90,6 +92,51 @@ public sealed partial class Router : IAsyncDisposable
         }
 
         _loop = Task.Run(LoopAsync);
+    }
+
+    /// <summary>
+    /// Records the spec's code version of every task, and makes current the dropped code that was current
+    /// before, unless the task's spec changed since (then the spec's executor is current again).
+    /// </summary>
+    private void LoadCode(PipelineRuntime runtime, RegistryReader reader, DateTimeOffset now)
+    {
+        foreach (var (task, version) in runtime.SpecCodeVersions)
+        {
+            _writer!.InsertCodeVersion(new CodeVersionRecord(version, runtime.Name, task, CodeKinds.Spec, now));
+        }
+
+        foreach (var (task, (version, baseVersion)) in reader.ActiveCode(runtime.Name))
+        {
+            if (runtime.SpecCodeVersions.GetValueOrDefault(task) is not { } specVersion || specVersion != baseVersion)
+            {
+                _writer!.SetActiveCode(runtime.Name, task, baseVersion, baseVersion, now);
+                LogDroppedCodeRetired(runtime.Name, task, version);
+                continue;
+            }
+
+            runtime.UseCode(task, CodeKinds.ToTaskCode(reader.CodeVersion(version)));
+        }
+    }
+
+    /// <summary>Records a code version and makes it current if asked; completes once durable.</summary>
+    internal Task SetCodeAsync(PipelineRuntime runtime, string task, CodeVersionRecord record, TaskCode code, bool activate)
+    {
+        var command = new SetCodeCommand(runtime, task, record, code, activate);
+        Post(command);
+        return command.Completion.Task;
+    }
+
+    internal Task<(CodeVersionRecord? Code, string? Problem)> ActivateCodeAsync(PipelineRuntime runtime, string task, string version)
+    {
+        var command = new ActivateCodeCommand(runtime, task, version);
+        Post(command);
+        return command.Completion.Task;
+    }
+
+    internal Task<IReadOnlyList<ValueRecord>> RecordReplayAsync(ReplayCommand command)
+    {
+        Post(command);
+        return command.Completion.Task;
     }
 
     /// <summary>Records a dropped value and routes it; completes once it is durable. Idempotent per <paramref name="idempotencyKey"/>.</summary>
@@ -196,6 +243,22 @@ public sealed partial class Router : IAsyncDisposable
             case FinishCommand finish:
                 ApplyFinish(finish, effects);
                 break;
+            case SetCodeCommand set:
+                _writer!.InsertCodeVersion(set.Record);
+                if (set.Activate)
+                {
+                    _writer.SetActiveCode(set.Runtime.Name, set.Task, set.Code.Version, set.Runtime.SpecCodeVersions[set.Task], _time.GetUtcNow());
+                    effects.Complete(() => set.Runtime.UseCode(set.Task, set.Code));
+                }
+
+                effects.Complete(() => set.Completion.TrySetResult(true));
+                break;
+            case ActivateCodeCommand activate:
+                ApplyActivate(activate, effects);
+                break;
+            case ReplayCommand replay:
+                ApplyReplay(replay, effects);
+                break;
         }
     }
 
@@ -239,7 +302,7 @@ public sealed partial class Router : IAsyncDisposable
             foreach (var produced in outcome.Outputs)
             {
                 var value = new ValueRecord(Ids.ProducedValue(c.SnapshotId, produced.Output, produced.Index), runtime.Name, c.Task, produced.Output,
-                    produced.Index, produced.Sha256, produced.Size, produced.MediaType, now, runtime.Revision, runtime.CodeVersions[c.Task], c.SnapshotId, executionId, null);
+                    produced.Index, produced.Sha256, produced.Size, produced.MediaType, now, runtime.Revision, c.CodeVersion, c.SnapshotId, executionId, null);
                 if (_writer.InsertValue(value))
                 {
                     Route(runtime, value, effects);
@@ -264,6 +327,70 @@ public sealed partial class Router : IAsyncDisposable
         }
 
         effects.Complete(() => c.Completion.TrySetResult(decision));
+    }
+
+    private void ApplyActivate(ActivateCodeCommand c, Effects effects)
+    {
+        var runtime = c.Runtime;
+        var record = new RegistryReader(_writer!.Connection, _writer.Transaction).CodeVersion(c.Version);
+        var specVersion = runtime.SpecCodeVersions[c.Task];
+        string? problem = null;
+        if (record is null || record.Pipeline != runtime.Name || record.Task != c.Task)
+        {
+            problem = $"Task '{runtime.Name}/{c.Task}' has no code version '{c.Version}'";
+        }
+        else if (record.Id != specVersion && record.BaseVersion != specVersion)
+        {
+            problem = $"Code version '{c.Version}' was dropped onto an earlier spec of task '{c.Task}' (its executor, inputs or outputs changed since); drop the code again";
+        }
+        else
+        {
+            _writer.SetActiveCode(runtime.Name, c.Task, record.Id, specVersion, _time.GetUtcNow());
+            var code = CodeKinds.ToTaskCode(record);
+            effects.Complete(() => runtime.UseCode(c.Task, code));
+        }
+
+        effects.Complete(() => c.Completion.TrySetResult((problem is null ? record : null, problem)));
+    }
+
+    /// <summary>
+    /// Records a replay as a snapshot of its own (same inputs, the new code version) with its execution.
+    /// Its outputs are shadow values, unless published: then they are ordinary outputs and travel on.
+    /// </summary>
+    private void ApplyReplay(ReplayCommand c, Effects effects)
+    {
+        var runtime = c.Runtime;
+        var now = _time.GetUtcNow();
+        var outcome = c.Outcome;
+        var executionId = Ids.Execution(c.Replay.Id, c.Attempt);
+        var published = c.Publish && outcome.Succeeded;
+        _writer!.InsertSnapshot(runtime.Name, c.Task, c.CodeVersion, c.Replay, now, "replaying", c.OriginalId);
+        _writer.InsertExecution(new ExecutionRecord(executionId, c.Replay.Id, c.Attempt, "replay", outcome.StartedAt, outcome.FinishedAt,
+            outcome.Succeeded ? "succeeded" : "failed", outcome.ExitCode, outcome.Error, outcome.StderrTail, outcome.LogSha256));
+        _writer.RecordAttempt(c.Replay.Id, failed: !outcome.Succeeded);
+        var values = new List<ValueRecord>();
+        if (outcome.Succeeded)
+        {
+            foreach (var produced in outcome.Outputs)
+            {
+                var value = new ValueRecord(Ids.ProducedValue(c.Replay.Id, produced.Output, produced.Index), runtime.Name, c.Task, produced.Output,
+                    produced.Index, produced.Sha256, produced.Size, produced.MediaType, now, runtime.Revision, c.CodeVersion, c.Replay.Id, executionId, null,
+                    Shadow: !published);
+                values.Add(value);
+                if (_writer.InsertValue(value) && published)
+                {
+                    Route(runtime, value, effects);
+                }
+            }
+        }
+
+        var status = !outcome.Succeeded ? "shadow-failed" : published ? "succeeded" : "shadow";
+        foreach (var from in new[] { "replaying", "shadow-failed" })
+        {
+            _writer.FinishSnapshot(c.Replay.Id, status, now, from);
+        }
+
+        effects.Complete(() => c.Completion.TrySetResult(values));
     }
 
     /// <summary>Appends a committed value to the queue of every link leaving its output and lets each destination assemble.</summary>
@@ -305,20 +432,21 @@ public sealed partial class Router : IAsyncDisposable
         foreach (var snapshot in result.Ready)
         {
             _writer!.InsertSnapshot(runtime.Name, task, runtime.CodeVersions[task], snapshot, now);
-            var invocation = Invocation(runtime, task, snapshot, 1, new RegistryReader(_writer.Connection, _writer.Transaction));
+            var invocation = Invocation(runtime, task, snapshot, runtime.CodeVersions[task], runtime.DroppedCode.GetValueOrDefault(task), 1,
+                new RegistryReader(_writer.Connection, _writer.Transaction));
             var dispatcher = runtime.Dispatchers[task];
             effects.Complete(() => dispatcher.Enqueue(invocation));
         }
     }
 
-    private static TaskInvocation Invocation(PipelineRuntime runtime, string task, Snapshot snapshot, int attempt, RegistryReader reader)
+    internal static TaskInvocation Invocation(PipelineRuntime runtime, string task, Snapshot snapshot, string codeVersion, TaskCode? code, int attempt, RegistryReader reader)
     {
         var inputs = snapshot.Inputs.Select(input => new InvocationInput(input.Name, input.Values.Select(v =>
         {
             var value = reader.Value(v.ValueId) ?? throw new InvalidOperationException($"Value {v.ValueId} of snapshot {snapshot.Id} is not in the registry.");
             return new InvocationValue(value.Id, value.Sha256, value.Size, value.MediaType);
         }).ToList())).ToList();
-        return new TaskInvocation(runtime.Name, runtime.Spec, task, runtime.CodeVersions[task], snapshot.Id, attempt, inputs);
+        return new TaskInvocation(runtime.Name, runtime.Spec, task, codeVersion, snapshot.Id, attempt, inputs, code);
     }
 
     /// <summary>After a failed transaction the assemblers may hold changes that were not written: reload them from the registry.</summary>
@@ -366,6 +494,9 @@ public sealed partial class Router : IAsyncDisposable
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Pipeline}/{Task}: the task's spec changed, so its dropped code {Version} is no longer current; the executor of the pipeline file runs")]
+    private partial void LogDroppedCodeRetired(string pipeline, string task, string version);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Resuming {Count} unfinished snapshot(s) from the registry")]
     private partial void LogResumed(int count);

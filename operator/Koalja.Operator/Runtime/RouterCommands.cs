@@ -1,3 +1,4 @@
+using Koalja.Core.Policies;
 using Koalja.Core.Storage;
 using Koalja.Operator.Registry;
 using Koalja.Tasks;
@@ -20,9 +21,34 @@ internal sealed record IngestCommand(
 }
 
 /// <summary>An execution ended.</summary>
-internal sealed record FinishCommand(PipelineRuntime Runtime, string Task, string SnapshotId, int Attempt, string Worker, TaskOutcome Outcome) : RouterCommand
+internal sealed record FinishCommand(PipelineRuntime Runtime, string Task, string SnapshotId, string CodeVersion, int Attempt, string Worker, TaskOutcome Outcome) : RouterCommand
 {
     public TaskCompletionSource<FinishDecision> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public override void Fail(Exception error) => Completion.TrySetException(error);
+}
+
+/// <summary>Records a code version of a task (stored and unpacked already) and, if asked, makes it current.</summary>
+internal sealed record SetCodeCommand(PipelineRuntime Runtime, string Task, CodeVersionRecord Record, TaskCode Code, bool Activate) : RouterCommand
+{
+    public TaskCompletionSource<bool> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public override void Fail(Exception error) => Completion.TrySetException(error);
+}
+
+/// <summary>Makes a recorded code version of a task current again (a roll-back), or the spec's own.</summary>
+internal sealed record ActivateCodeCommand(PipelineRuntime Runtime, string Task, string Version) : RouterCommand
+{
+    /// <summary>The version made current, or why it cannot be.</summary>
+    public TaskCompletionSource<(CodeVersionRecord? Code, string? Problem)> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public override void Fail(Exception error) => Completion.TrySetException(error);
+}
+
+/// <summary>A shadow run of new code on an old snapshot's inputs ended: record it, and publish its outputs only if asked.</summary>
+internal sealed record ReplayCommand(PipelineRuntime Runtime, string Task, string OriginalId, Snapshot Replay, string CodeVersion, int Attempt, TaskOutcome Outcome, bool Publish) : RouterCommand
+{
+    public TaskCompletionSource<IReadOnlyList<ValueRecord>> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public override void Fail(Exception error) => Completion.TrySetException(error);
 }

@@ -17,6 +17,9 @@ public sealed record RuntimeOptions
     /// <summary>Largest upload a FileDrop accepts (bigger ones get 413).</summary>
     public long MaxDropBytes { get; init; } = 1L << 30;
 
+    /// <summary>Largest code drop (a script or an archive, before unpacking).</summary>
+    public long MaxCodeBytes { get; init; } = 256L << 20;
+
     /// <summary>An execution running longer is killed and counts as a failed attempt.</summary>
     public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromMinutes(10);
 

@@ -14,8 +14,8 @@ internal static partial class SpecJson
     /// <summary>The revision: a hash of the spec.</summary>
     public static string Revision(PipelineSpec spec) => Ids.Hash("revision", Serialize(spec));
 
-    /// <summary>A task's code version as written in the pipeline: a hash of the task spec (executor, type, options, inputs, outputs).</summary>
-    public static string CodeVersion(TaskSpec task) => Ids.Hash("code", SerializeTask(task));
+    /// <summary>A task's code version as written in the pipeline: a hash of the pipeline's name and the task spec (executor, type, options, inputs, outputs).</summary>
+    public static string CodeVersion(string pipeline, TaskSpec task) => Ids.Hash("code", pipeline, SerializeTask(task));
 
     [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
     [JsonSerializable(typeof(PipelineSpec))]

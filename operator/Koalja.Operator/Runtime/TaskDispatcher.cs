@@ -93,7 +93,7 @@ internal sealed partial class TaskDispatcher
             }
 
             stopping.ThrowIfCancellationRequested();
-            var decision = await _router.FinishAsync(new FinishCommand(_runtime, _task, current.SnapshotId, attempt, worker, outcome));
+            var decision = await _router.FinishAsync(new FinishCommand(_runtime, _task, current.SnapshotId, current.CodeVersion, attempt, worker, outcome));
             if (decision != FinishDecision.Retry)
             {
                 if (decision == FinishDecision.DeadLettered)
