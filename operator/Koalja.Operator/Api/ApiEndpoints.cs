@@ -24,6 +24,11 @@ public static class ApiEndpoints
         app.MapGet("/api/pipelines/{p}/dead-letters", ListDeadLetters);
         app.MapGet("/api/values/{id}", GetValue);
         app.MapGet("/api/values/{id}/content", GetContentAsync);
+        app.MapGet("/api/values/{id}/lineage", LineageEndpoints.Lineage);
+        app.MapGet("/api/values/{id}/affected", LineageEndpoints.Affected);
+        app.MapGet("/api/values/{id}/prov", LineageEndpoints.Prov);
+        app.MapGet("/api/values/{id}/openlineage", LineageEndpoints.OpenLineage);
+        app.MapGet("/api/pipelines/{p}/openlineage", LineageEndpoints.PipelineOpenLineage);
         var admin = new RequiredLevel(AuthLevel.Admin);
         app.MapPut("/api/pipelines/{p}/tasks/{t}/code", CodeEndpoints.PutAsync).WithMetadata(admin);
         app.MapGet("/api/pipelines/{p}/tasks/{t}/code", CodeEndpoints.List);
@@ -74,7 +79,7 @@ public static class ApiEndpoints
         return Results.Json(new PipelineDto(p, runtime.Revision, spec, tasks, linkStats, counts.Values.Sum(c => c.DeadLettered)), ApiJsonContext.Default.PipelineDto);
     }
 
-    private static IResult ListValues(string p, string? task, string? output, int? limit, long? after, Router router)
+    private static IResult ListValues(string p, string? task, string? output, string? codeVersion, bool? shadow, int? limit, long? after, Router router)
     {
         if (!router.Pipelines.TryGetValue(p, out var runtime))
         {
@@ -93,7 +98,7 @@ public static class ApiEndpoints
 
         using var connection = router.Registry.Open();
         var take = limit ?? 100;
-        var values = new RegistryReader(connection).Values(p, task, output, after ?? 0, take + 1);
+        var values = new RegistryReader(connection).Values(p, task, output, after ?? 0, take + 1, codeVersion, shadow ?? false);
         var page = values.Take(take).Select(ValueDto.From).ToList();
         return Results.Json(new ValuePageDto(page, values.Count > take ? page[^1].Seq : null), ApiJsonContext.Default.ValuePageDto);
     }
@@ -132,8 +137,7 @@ public static class ApiEndpoints
 
         if (value.ExecutionId is { } executionId && reader.Execution(executionId) is { } e)
         {
-            execution = new ExecutionDto(e.Id, e.SnapshotId, e.Attempt, e.Worker, e.StartedAt, e.FinishedAt, e.Status, e.ExitCode, e.Error,
-                e.LogSha256 is null ? null : ArtifactUri.For(e.LogSha256));
+            execution = ExecutionDto.From(e);
         }
 
         return Results.Json(new ValueDetailDto(ValueDto.From(value), inputs, execution), ApiJsonContext.Default.ValueDetailDto);

@@ -8,10 +8,10 @@ namespace Koalja.Operator.Api;
 /// <summary>A value as the API shows it.</summary>
 public sealed record ValueDto(
     string Id, string Pipeline, string Task, string Output, int OutputIndex, string Sha256, long Size, string MediaType,
-    DateTimeOffset Created, string Uri, string Revision, string? CodeVersion, string? SnapshotId, string? ExecutionId, string? SourceName, long Seq)
+    DateTimeOffset Created, string Uri, string Revision, string? CodeVersion, string? SnapshotId, string? ExecutionId, string? SourceName, long Seq, bool? Shadow)
 {
     public static ValueDto From(ValueRecord v) => new(v.Id, v.Pipeline, v.Task, v.Output, v.OutputIndex, v.Sha256, v.Size, v.MediaType, v.CreatedAt,
-        Core.Storage.ArtifactUri.For(v.Sha256), v.Revision, v.CodeVersion, v.SnapshotId, v.ExecutionId, v.SourceName, v.Seq);
+        Core.Storage.ArtifactUri.For(v.Sha256), v.Revision, v.CodeVersion, v.SnapshotId, v.ExecutionId, v.SourceName, v.Seq, v.Shadow ? true : null);
 }
 
 /// <summary>A value with where it came from: its source values per input, and the execution that made it.</summary>
@@ -20,7 +20,11 @@ public sealed record ValueDetailDto(ValueDto Value, IReadOnlyDictionary<string, 
 public sealed record SourceValueDto(string Id, string ArrivedOn);
 
 public sealed record ExecutionDto(string Id, string SnapshotId, int Attempt, string Worker, DateTimeOffset Started, DateTimeOffset Finished,
-    string Status, int? ExitCode, string? Error, string? LogUri);
+    string Status, int? ExitCode, string? Error, string? LogUri)
+{
+    public static ExecutionDto From(ExecutionRecord e) => new(e.Id, e.SnapshotId, e.Attempt, e.Worker, e.StartedAt, e.FinishedAt, e.Status, e.ExitCode, e.Error,
+        e.LogSha256 is null ? null : Core.Storage.ArtifactUri.For(e.LogSha256));
+}
 
 public sealed record ValuePageDto(IReadOnlyList<ValueDto> Values, long? Next);
 
@@ -53,6 +57,23 @@ public sealed record ReplayDto(string CodeVersion, bool Published, int Snapshots
     public static ReplayDto From(Runtime.ReplayReport r) => new(r.CodeVersion, r.Published, r.Snapshots.Count, r.Changed, r.Unchanged, r.Failed, r.Snapshots);
 }
 
+/// <summary>A lineage graph as the API shows it.</summary>
+public sealed record LineageDto(string Root, string Direction, int? Depth, DateTimeOffset? AsOf, bool Truncated,
+    IReadOnlyList<LineageValueDto> Values, IReadOnlyList<LineageExecutionDto> Executions, IReadOnlyList<LineageEdgeDto> Edges)
+{
+    public static LineageDto From(Lineage.LineageGraph g) => new(g.Root, g.Direction.ToString().ToLowerInvariant(), g.Depth, g.AsOf, g.Truncated,
+        g.Values.Select(v => new LineageValueDto(v.Depth, ValueDto.From(v.Value))).ToList(),
+        g.Executions.Select(e => new LineageExecutionDto(e.Task, e.CodeVersion, ExecutionDto.From(e.Execution))).ToList(),
+        g.Edges.Select(e => new LineageEdgeDto(e.Kind, e.From, e.To, e.Name, e.Position)).ToList());
+}
+
+public sealed record LineageValueDto(int Depth, ValueDto Value);
+
+public sealed record LineageExecutionDto(string Task, string CodeVersion, ExecutionDto Execution);
+
+/// <summary><c>used</c> (value → execution, named by input and position) or <c>generated</c> (execution → value, by output and index).</summary>
+public sealed record LineageEdgeDto(string Kind, string From, string To, string Name, int Position);
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ValueDto))]
 [JsonSerializable(typeof(List<ValueDto>))]
@@ -63,6 +84,8 @@ public sealed record ReplayDto(string CodeVersion, bool Published, int Snapshots
 [JsonSerializable(typeof(List<DeadLetterDto>))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 [JsonSerializable(typeof(CodeVersionDto))]
+[JsonSerializable(typeof(LineageDto))]
+[JsonSerializable(typeof(List<LineageValueDto>))]
 [JsonSerializable(typeof(CodeListDto))]
 [JsonSerializable(typeof(CodeDropDto))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

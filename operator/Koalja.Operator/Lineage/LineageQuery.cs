@@ -1,0 +1,225 @@
+using System.Globalization;
+using Koalja.Operator.Registry;
+using Microsoft.Data.Sqlite;
+
+namespace Koalja.Operator.Lineage;
+
+/// <summary>
+/// Lineage by recursive SQL: one query walks the graph and returns its values with their executions,
+/// a second returns the input edges of those executions. Never one query per hop. Depth-limited walks
+/// carry the depth; a value reached by paths of several lengths keeps the shortest.
+/// </summary>
+internal sealed class LineageQuery(SqliteConnection connection)
+{
+    /// <summary>Most values in one graph; a larger one is cut (and says so).</summary>
+    public const int DefaultMaxValues = 100_000;
+
+    private const string Up = """
+        walk(id, depth) AS (
+            SELECT id, 0 FROM annotated_values WHERE id = $root AND created_at <= $asOf
+            UNION
+            SELECT si.value_id, walk.depth + 1
+            FROM walk
+            JOIN annotated_values v ON v.id = walk.id
+            JOIN snapshot_inputs si ON si.snapshot_id = v.snapshot_id
+            WHERE walk.depth < $depth AND v.execution_id IS NOT NULL
+        )
+        """;
+
+    private const string Down = """
+        walk(id, depth) AS (
+            SELECT id, 0 FROM annotated_values WHERE id = $root AND created_at <= $asOf
+            UNION
+            SELECT v.id, walk.depth + 1
+            FROM walk
+            JOIN snapshot_inputs si ON si.value_id = walk.id
+            JOIN annotated_values v ON v.snapshot_id = si.snapshot_id
+            WHERE walk.depth < $depth AND v.shadow = 0 AND v.execution_id IS NOT NULL AND v.created_at <= $asOf
+        )
+        """;
+
+    /// <summary>The graph, or null when the value does not exist (or did not yet at <paramref name="asOf"/>).</summary>
+    public LineageGraph? Run(string root, LineageDirection direction, int? depth, DateTimeOffset? asOf, int maxValues = DefaultMaxValues)
+    {
+        var walk = "WITH RECURSIVE " + (direction == LineageDirection.Up ? Up : Down) + ", nodes(id, depth) AS (SELECT id, MIN(depth) FROM walk GROUP BY id)";
+        var parameters = new (string, object)[]
+        {
+            ("$root", root),
+            ("$depth", depth ?? int.MaxValue),
+            ("$asOf", (asOf ?? DateTimeOffset.MaxValue).ToUniversalTime().ToString("O", CultureInfo.InvariantCulture)),
+            ("$max", maxValues + 1),
+        };
+
+        var values = new List<LineageValue>();
+        var executions = new Dictionary<string, LineageExecution>(StringComparer.Ordinal);
+        var edges = new List<LineageEdge>();
+        using (var command = Command($"""
+            {walk}
+            SELECT n.depth, {ValueColumns("v")},
+                e.attempt, e.worker, e.started_at, e.finished_at, e.status, e.exit_code, e.error, e.log_sha256, s.code_version
+            FROM nodes n
+            JOIN annotated_values v ON v.id = n.id
+            LEFT JOIN executions e ON e.id = v.execution_id
+            LEFT JOIN snapshots s ON s.id = v.snapshot_id
+            ORDER BY n.depth, v.seq
+            LIMIT $max
+            """, parameters))
+        using (var r = command.ExecuteReader())
+        {
+            while (r.Read())
+            {
+                var value = ReadValue(r, 1);
+                values.Add(new LineageValue(value, r.GetInt32(0)));
+                if (value.ExecutionId is not { } executionId || r.IsDBNull(17))
+                {
+                    continue;
+                }
+
+                if (!executions.ContainsKey(executionId))
+                {
+                    var execution = new ExecutionRecord(executionId, value.SnapshotId!, r.GetInt32(17), r.GetString(18), Time(r, 19), Time(r, 20), r.GetString(21),
+                        r.IsDBNull(22) ? null : r.GetInt32(22), Str(r, 23), null, Str(r, 24));
+                    executions[executionId] = new LineageExecution(execution, value.Pipeline, value.Task, Str(r, 25) ?? value.CodeVersion ?? "");
+                }
+
+                edges.Add(new LineageEdge("generated", executionId, value.Id, value.Output, value.OutputIndex));
+            }
+        }
+
+        if (values.Count == 0)
+        {
+            return null;
+        }
+
+        var truncated = values.Count > maxValues;
+        if (truncated)
+        {
+            values.RemoveAt(values.Count - 1);
+        }
+
+        var known = values.Select(v => v.Value.Id).ToHashSet(StringComparer.Ordinal);
+        using (var command = Command($"""
+            {walk}
+            SELECT DISTINCT v.execution_id, si.input, si.position, si.value_id
+            FROM nodes n
+            JOIN annotated_values v ON v.id = n.id
+            JOIN snapshot_inputs si ON si.snapshot_id = v.snapshot_id
+            WHERE v.execution_id IS NOT NULL
+            """, parameters))
+        using (var r = command.ExecuteReader())
+        {
+            while (r.Read())
+            {
+                // Inputs outside the graph (beyond the depth, or other inputs of a task reached going down)
+                // are left out, so every edge joins two nodes.
+                var input = r.GetString(3);
+                var executionId = r.GetString(0);
+                if (known.Contains(input) && executions.ContainsKey(executionId))
+                {
+                    edges.Add(new LineageEdge("used", input, executionId, r.GetString(1), r.GetInt32(2)));
+                }
+            }
+        }
+
+        return new LineageGraph(root, direction, depth, asOf, values, executions.Values.ToList(), edges, truncated);
+    }
+
+    /// <summary>
+    /// A page of a pipeline's executions (in the order they finished, after the execution <paramref name="after"/>),
+    /// each with its input values and the values it produced: three queries per page.
+    /// </summary>
+    public List<LineageRun> Runs(string pipeline, string? after, int limit)
+    {
+        const string Page = """
+            page AS (
+                SELECT e.id, e.snapshot_id, e.finished_at FROM executions e JOIN snapshots s ON s.id = e.snapshot_id
+                WHERE s.pipeline = $p AND ($after IS NULL OR (e.finished_at, e.id) > (SELECT a.finished_at, a.id FROM executions a WHERE a.id = $after))
+                ORDER BY e.finished_at, e.id LIMIT $limit
+            )
+            """;
+        var parameters = new (string, object)[] { ("$p", pipeline), ("$after", (object?)after ?? DBNull.Value), ("$limit", limit) };
+        var runs = new List<(ExecutionRecord Execution, string Task, string CodeVersion)>();
+        using (var command = Command($"""
+            WITH {Page}
+            SELECT e.id, e.snapshot_id, e.attempt, e.worker, e.started_at, e.finished_at, e.status, e.exit_code, e.error, e.stderr_tail, e.log_sha256, s.task, s.code_version
+            FROM page JOIN executions e ON e.id = page.id JOIN snapshots s ON s.id = e.snapshot_id
+            ORDER BY e.finished_at, e.id
+            """, parameters))
+        using (var r = command.ExecuteReader())
+        {
+            while (r.Read())
+            {
+                runs.Add((new ExecutionRecord(r.GetString(0), r.GetString(1), r.GetInt32(2), r.GetString(3), Time(r, 4), Time(r, 5), r.GetString(6),
+                    r.IsDBNull(7) ? null : r.GetInt32(7), Str(r, 8), Str(r, 9), Str(r, 10)), r.GetString(11), r.GetString(12)));
+            }
+        }
+
+        var inputs = new Dictionary<string, List<(string, int, ValueRecord)>>(StringComparer.Ordinal);
+        using (var command = Command($"""
+            WITH {Page}
+            SELECT si.snapshot_id, si.input, si.position, {ValueColumns("v")}
+            FROM (SELECT DISTINCT snapshot_id FROM page) p JOIN snapshot_inputs si ON si.snapshot_id = p.snapshot_id JOIN annotated_values v ON v.id = si.value_id
+            ORDER BY si.snapshot_id, si.input, si.position
+            """, parameters))
+        using (var r = command.ExecuteReader())
+        {
+            while (r.Read())
+            {
+                var key = r.GetString(0);
+                if (!inputs.TryGetValue(key, out var list))
+                {
+                    inputs[key] = list = [];
+                }
+
+                list.Add((r.GetString(1), r.GetInt32(2), ReadValue(r, 3)));
+            }
+        }
+
+        var outputs = new Dictionary<string, List<ValueRecord>>(StringComparer.Ordinal);
+        using (var command = Command($"""
+            WITH {Page}
+            SELECT {ValueColumns("v")} FROM page JOIN annotated_values v ON v.execution_id = page.id ORDER BY v.output, v.output_index
+            """, parameters))
+        using (var r = command.ExecuteReader())
+        {
+            while (r.Read())
+            {
+                var value = ReadValue(r, 0);
+                if (!outputs.TryGetValue(value.ExecutionId!, out var list))
+                {
+                    outputs[value.ExecutionId!] = list = [];
+                }
+
+                list.Add(value);
+            }
+        }
+
+        return runs.Select(run => new LineageRun(run.Execution, pipeline, run.Task, run.CodeVersion,
+            inputs.GetValueOrDefault(run.Execution.SnapshotId) ?? [], outputs.GetValueOrDefault(run.Execution.Id) ?? [])).ToList();
+    }
+
+    private static readonly string[] ValueColumnNames =
+        ["id", "pipeline", "task", "output", "output_index", "sha256", "size", "media_type", "created_at", "revision", "code_version", "snapshot_id", "execution_id", "source_name", "seq", "shadow"];
+
+    private static string ValueColumns(string alias) => string.Join(", ", ValueColumnNames.Select(c => $"{alias}.{c}"));
+
+    private static ValueRecord ReadValue(SqliteDataReader r, int o) => new(r.GetString(o), r.GetString(o + 1), r.GetString(o + 2), r.GetString(o + 3), r.GetInt32(o + 4),
+        r.GetString(o + 5), r.GetInt64(o + 6), r.GetString(o + 7), Time(r, o + 8), r.GetString(o + 9), Str(r, o + 10), Str(r, o + 11), Str(r, o + 12), Str(r, o + 13),
+        r.GetInt64(o + 14), r.GetInt64(o + 15) != 0);
+
+    private SqliteCommand Command(string sql, (string Name, object Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        return command;
+    }
+
+    private static string? Str(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+
+    private static DateTimeOffset Time(SqliteDataReader r, int i) => DateTimeOffset.Parse(r.GetString(i), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
+}
