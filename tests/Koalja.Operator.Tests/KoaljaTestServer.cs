@@ -95,6 +95,26 @@ internal sealed class KoaljaTestServer : IAsyncDisposable
         return page.GetProperty("values").EnumerateArray().ToList();
     }
 
+    /// <summary>PUTs code into a task with the admin key (or <paramref name="key"/>, "" for none); returns the status and the JSON answer.</summary>
+    public async Task<(System.Net.HttpStatusCode Status, JsonElement Json)> PutCodeAsync(string pipeline, string task, byte[] code, string query = "", string? key = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, $"api/pipelines/{pipeline}/tasks/{task}/code{query}") { Content = new ByteArrayContent(code) };
+        key ??= Server.Keys.Admin;
+        if (key.Length > 0)
+        {
+            request.Headers.Add("x-functions-key", key);
+        }
+
+        return await SendAsync(request);
+    }
+
+    public async Task<(System.Net.HttpStatusCode Status, JsonElement Json)> SendAsync(HttpRequestMessage request)
+    {
+        using var response = await Http.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+        return (response.StatusCode, body.Length == 0 ? default : JsonDocument.Parse(body).RootElement.Clone());
+    }
+
     public Task<string> ContentAsync(string valueId) => Http.GetStringAsync($"api/values/{valueId}/content");
 
     public Task<JsonElement> ValueAsync(string valueId) => Http.GetFromJsonAsync<JsonElement>($"api/values/{valueId}");
