@@ -8,8 +8,8 @@ namespace Koalja.Cli.Commands;
 /// <summary><c>drop</c>, <c>values</c>, <c>cat</c> and <c>status</c>: the HTTP API from the command line.</summary>
 internal static class ClientCommands
 {
-    private static readonly Option<string?> Url = new("--url") { Description = "URL of the Koalja server (default: the one running on --data)" };
-    private static readonly Option<string> Data = new("--data") { Description = "Data directory of the server to talk to", DefaultValueFactory = _ => ".koalja" };
+    internal static readonly Option<string?> Url = new("--url") { Description = "URL of the Koalja server (default: the one running on --data)" };
+    internal static readonly Option<string> Data = new("--data") { Description = "Data directory of the server to talk to", DefaultValueFactory = _ => ".koalja" };
 
     public static IEnumerable<Command> Create(TextWriter stdout, TextWriter stderr) =>
         [Drop(stdout, stderr), Values(stdout), Cat(), Status(stdout)];
@@ -182,10 +182,10 @@ internal static class ClientCommands
             : text.Replace("\n", "\\n", StringComparison.Ordinal).Replace("\r", "\\r", StringComparison.Ordinal).Replace("\t", "\\t", StringComparison.Ordinal);
     }
 
-    private static (string Pipeline, string Task) SplitTarget(string text) =>
+    internal static (string Pipeline, string Task) SplitTarget(string text) =>
         text.Split('/') is [{ Length: > 0 } p, { Length: > 0 } t] ? (p, t) : throw new CliException($"Expected PIPELINE/TASK, got '{text}'");
 
-    private static async Task<int> Guard(TextWriter stderr, Func<Task<int>> action)
+    internal static async Task<int> Guard(TextWriter stderr, Func<Task<int>> action)
     {
         try
         {

@@ -5,27 +5,73 @@ using Koalja.Operator.Hosting;
 
 namespace Koalja.Cli.Commands;
 
-/// <summary>Talks to a running Koalja server: the one given by --url, KOALJA_URL, or the server.json of the data directory.</summary>
+/// <summary>
+/// Talks to a running Koalja server: the one given by --url, KOALJA_URL, or the server.json of the data
+/// directory. It sends a key (x-functions-key): KOALJA_KEY if set, else the data directory's keys.json,
+/// but only to that directory's own server, so local keys never travel to a server named by --url.
+/// </summary>
 internal sealed class KoaljaClient : IDisposable
 {
     private readonly HttpClient _http;
 
-    private KoaljaClient(Uri baseUri) => _http = new HttpClient { BaseAddress = baseUri, Timeout = Timeout.InfiniteTimeSpan };
+    private KoaljaClient(Uri baseUri, string? key)
+    {
+        _http = new HttpClient { BaseAddress = baseUri, Timeout = Timeout.InfiniteTimeSpan };
+        if (key is not null)
+        {
+            _http.DefaultRequestHeaders.Add(Koalja.Operator.Api.ApiSecurity.KeyHeader, key);
+        }
+    }
 
     public Uri BaseUri => _http.BaseAddress!;
 
-    public static KoaljaClient Connect(string? url, string data)
+    /// <param name="admin">Send the admin key (dropping or activating code) instead of the function key.</param>
+    public static KoaljaClient Connect(string? url, string data, bool admin = false)
     {
+        var root = Path.GetFullPath(data);
+        var own = DataDirectory.ReadServer(root)?.Url;
         url ??= Environment.GetEnvironmentVariable("KOALJA_URL");
-        if (url is null)
+        url ??= own ?? throw new CliException($"No running Koalja server found for data directory '{data}'. Start one with ./koalja up FILE, or pass --url.");
+        if (!Uri.TryCreate(url.TrimEnd('/') + "/", UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
         {
-            url = DataDirectory.ReadServer(Path.GetFullPath(data))?.Url
-                ?? throw new CliException($"No running Koalja server found for data directory '{data}'. Start one with ./koalja up FILE, or pass --url.");
+            throw new CliException($"'{url}' is not an http(s) URL.");
         }
 
-        return Uri.TryCreate(url.TrimEnd('/') + "/", UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
-            ? new KoaljaClient(uri)
-            : throw new CliException($"'{url}' is not an http(s) URL.");
+        var key = Environment.GetEnvironmentVariable("KOALJA_KEY");
+        if (key is null && own is not null && Uri.TryCreate(own.TrimEnd('/') + "/", UriKind.Absolute, out var ownUri) && ownUri == uri
+            && DataDirectory.ReadKeys(root) is { } keys)
+        {
+            key = admin ? keys.Admin : keys.Function;
+        }
+
+        return new KoaljaClient(uri, key);
+    }
+
+    /// <summary>Sends a request with an optional file body and reads the JSON answer; a 4xx/5xx becomes a <see cref="CliException"/>.</summary>
+    public async Task<JsonElement> SendJsonAsync(HttpMethod method, string path, string? file, CancellationToken cancellationToken)
+    {
+        await using var stream = file is null ? null : File.OpenRead(file);
+        using var request = new HttpRequestMessage(method, path);
+        if (stream is not null)
+        {
+            request.Content = new StreamContent(stream);
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        }
+
+        using var response = await SendAsync(request, cancellationToken);
+        return await ReadJsonAsync(response, cancellationToken);
+    }
+
+    /// <summary>GETs a JSON document as text, unchanged (for exports printed as they are).</summary>
+    public async Task<string> GetTextAsync(string path, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Get, path), cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            await ReadJsonAsync(response, cancellationToken);
+        }
+
+        return await response.Content.ReadAsStringAsync(cancellationToken);
     }
 
     public async Task<JsonElement> GetJsonAsync(string path, CancellationToken cancellationToken)

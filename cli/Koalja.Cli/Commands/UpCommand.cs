@@ -24,7 +24,12 @@ internal static class UpCommand
         var timeout = new Option<double>("--timeout") { Description = "Seconds an execution may run", DefaultValueFactory = _ => 600.0 };
         var maxDrop = new Option<long>("--max-drop") { Description = "Largest drop in bytes", DefaultValueFactory = _ => 1L << 30 };
         var verbose = new Option<bool>("--verbose") { Description = "Log every execution" };
-        var command = new Command("up", "Run pipelines on this machine, with an HTTP API on 127.0.0.1") { files, port, data, attempts, retryDelay, slots, timeout, maxDrop, verbose };
+        var listen = new Option<string>("--listen") { Description = "Address to listen on; anything but loopback makes every request need a key", DefaultValueFactory = _ => "127.0.0.1" };
+        var allowHost = new Option<string[]>("--allow-host") { Description = "A host name the server answers to besides localhost and its addresses", AllowMultipleArgumentsPerToken = false };
+        var command = new Command("up", "Run pipelines on this machine, with an HTTP API on 127.0.0.1")
+        {
+            files, port, data, attempts, retryDelay, slots, timeout, maxDrop, verbose, listen, allowHost,
+        };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var runtime = new RuntimeOptions
@@ -35,7 +40,20 @@ internal static class UpCommand
                 CommandTimeout = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(timeout))),
                 MaxDropBytes = Math.Max(1, parse.GetValue(maxDrop)),
             };
-            var options = new LocalServerOptions { DataDirectory = parse.GetValue(data)!, Port = parse.GetValue(port), Runtime = runtime };
+            if (!System.Net.IPAddress.TryParse(parse.GetValue(listen), out var address))
+            {
+                stderr.WriteLine($"koalja: --listen '{parse.GetValue(listen)}' is not an IP address (e.g. 127.0.0.1, or 0.0.0.0 for every interface)");
+                return 1;
+            }
+
+            var options = new LocalServerOptions
+            {
+                DataDirectory = parse.GetValue(data)!,
+                Port = parse.GetValue(port),
+                Runtime = runtime,
+                ListenAddress = address,
+                AllowedHosts = parse.GetValue(allowHost) ?? [],
+            };
             return await RunAsync(parse.GetValue(files)!, options, parse.GetValue(verbose), stdout, stderr, cancellationToken);
         });
         return command;
@@ -95,15 +113,24 @@ internal static class UpCommand
             var url = server.Url.ToString().TrimEnd('/');
             var dataShown = Path.GetRelativePath(Environment.CurrentDirectory, server.DataRoot);
             dataShown = dataShown.StartsWith("..", StringComparison.Ordinal) ? server.DataRoot : "./" + dataShown;
+            var keysShown = Path.Combine(dataShown, "keys.json");
+            var loopback = System.Net.IPAddress.IsLoopback(options.ListenAddress);
+            var keyHeader = loopback ? "" : $" -H \"x-functions-key: $(jq -r .function {keysShown})\"";
             foreach (var pipeline in pipelines)
             {
                 stdout.WriteLine($"Koalja {Version} — pipeline {pipeline.Name} ({pipeline.Spec.Tasks.Count} tasks, {pipeline.Spec.Links.Count} links) — {url}   data: {dataShown}");
                 foreach (var drop in pipeline.Spec.Tasks.Where(t => t.Type == BuiltInTaskTypes.FileDrop))
                 {
-                    stdout.WriteLine($"  drop data:  curl -X POST {url}/pipelines/{pipeline.Name}/{drop.Name} --data-binary @FILE");
+                    stdout.WriteLine($"  drop data:  curl -X POST{keyHeader} {url}/pipelines/{pipeline.Name}/{drop.Name} --data-binary @FILE");
+                }
+
+                if (pipeline.Spec.Tasks.FirstOrDefault(t => t.SnapshotInputs.Any() && t.Type != BuiltInTaskTypes.FileDrop) is { } first)
+                {
+                    stdout.WriteLine($"  drop code:  ./koalja code {pipeline.Name}/{first.Name} FILE   (a script or a .zip/.tar.gz)");
                 }
             }
 
+            stdout.WriteLine($"API keys in {keysShown}: the admin key drops code, the function key drops data{(loopback ? " (not needed on 127.0.0.1)" : "")}; the koalja CLI sends them itself.");
             stdout.WriteLine("Press Ctrl+C to stop.");
             stdout.Flush();
             await WaitForStopAsync(cancellationToken);
