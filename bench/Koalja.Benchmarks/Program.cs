@@ -1,10 +1,14 @@
 using BenchmarkDotNet.Running;
 using Koalja.Benchmarks;
 
-// `runtime` runs the end-to-end benchmark of koalja up; anything else goes to BenchmarkDotNet.
-return args is ["runtime", ..]
-    ? await RuntimeBenchmark.RunAsync(args[1..])
-    : Run(args);
+// `runtime` runs the end-to-end benchmark of koalja up, `lineage` the lineage queries on SQLite;
+// anything else goes to BenchmarkDotNet.
+return args switch
+{
+    ["runtime", ..] => await RuntimeBenchmark.RunAsync(args[1..]),
+    ["lineage", ..] => LineageBenchmark.Run(args[1..]),
+    _ => Run(args),
+};
 
 static int Run(string[] args)
 {

@@ -5,14 +5,18 @@ using Microsoft.Data.Sqlite;
 namespace Koalja.Operator.Lineage;
 
 /// <summary>
-/// Lineage by recursive SQL: one query walks the graph and returns its values with their executions,
-/// a second returns the input edges of those executions. Never one query per hop. Depth-limited walks
+/// Lineage by recursive SQL: one query walks the graph and returns its values with their executions;
+/// the input edges of those executions follow by snapshot id, a thousand snapshots per query. Never one
+/// query per hop. Depth-limited walks
 /// carry the depth; a value reached by paths of several lengths keeps the shortest.
 /// </summary>
 internal sealed class LineageQuery(SqliteConnection connection)
 {
     /// <summary>Most values in one graph; a larger one is cut (and says so).</summary>
     public const int DefaultMaxValues = 100_000;
+
+    /// <summary>Snapshot ids per query when fetching the inputs of a graph's executions.</summary>
+    private const int SnapshotBatch = 1000;
 
     private const string Up = """
         walk(id, depth) AS (
@@ -97,26 +101,23 @@ internal sealed class LineageQuery(SqliteConnection connection)
             values.RemoveAt(values.Count - 1);
         }
 
+        // The inputs of the graph's executions, by snapshot id in batches (the walk is not repeated). Inputs outside
+        // the graph (beyond the depth, or other inputs of a task reached going down) are left out, so every edge
+        // joins two nodes.
         var known = values.Select(v => v.Value.Id).ToHashSet(StringComparer.Ordinal);
-        using (var command = Command($"""
-            {walk}
-            SELECT DISTINCT v.execution_id, si.input, si.position, si.value_id
-            FROM nodes n
-            JOIN annotated_values v ON v.id = n.id
-            JOIN snapshot_inputs si ON si.snapshot_id = v.snapshot_id
-            WHERE v.execution_id IS NOT NULL
-            """, parameters))
-        using (var r = command.ExecuteReader())
+        var executionOf = executions.Values.ToDictionary(e => e.Execution.SnapshotId, e => e.Execution.Id, StringComparer.Ordinal);
+        foreach (var batch in executionOf.Keys.Chunk(SnapshotBatch))
         {
+            var names = batch.Select((_, i) => $"$s{i}").ToArray();
+            using var command = Command($"SELECT snapshot_id, input, position, value_id FROM snapshot_inputs WHERE snapshot_id IN ({string.Join(", ", names)})",
+                batch.Select((id, i) => (names[i], (object)id)).ToArray());
+            using var r = command.ExecuteReader();
             while (r.Read())
             {
-                // Inputs outside the graph (beyond the depth, or other inputs of a task reached going down)
-                // are left out, so every edge joins two nodes.
                 var input = r.GetString(3);
-                var executionId = r.GetString(0);
-                if (known.Contains(input) && executions.ContainsKey(executionId))
+                if (known.Contains(input))
                 {
-                    edges.Add(new LineageEdge("used", input, executionId, r.GetString(1), r.GetInt32(2)));
+                    edges.Add(new LineageEdge("used", input, executionOf[r.GetString(0)], r.GetString(1), r.GetInt32(2)));
                 }
             }
         }
@@ -221,5 +222,5 @@ internal sealed class LineageQuery(SqliteConnection connection)
 
     private static string? Str(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 
-    private static DateTimeOffset Time(SqliteDataReader r, int i) => DateTimeOffset.Parse(r.GetString(i), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
+    private static DateTimeOffset Time(SqliteDataReader r, int i) => DateTimeOffset.ParseExact(r.GetString(i), "O", CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
 }

@@ -1,0 +1,168 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Koalja.Core.Policies;
+using Koalja.Operator.Api;
+using Koalja.Operator.Lineage;
+using Koalja.Operator.Registry;
+
+namespace Koalja.Benchmarks;
+
+/// <summary>
+/// Lineage query time on SQLite: the value at the end of a 1,000-hop chain, and a value with 10,000
+/// ancestors (one execution over 10,000 dropped values), as the recursive SQL alone and as the API's
+/// whole answer (query, model, JSON). Also the registry's size per 100,000 values recorded the way
+/// linecount records them (drop, uniq, count: values, snapshots, inputs, executions, queue entries).
+/// </summary>
+internal static class LineageBenchmark
+{
+    public static int Run(string[] args)
+    {
+        var runs = args is ["--runs", var n, ..] ? int.Parse(n, CultureInfo.InvariantCulture) : 30;
+        var dir = Directory.CreateTempSubdirectory("koalja-lineage-bench-").FullName;
+        try
+        {
+            var registry = new SqliteRegistry(Path.Combine(dir, "chain.db"));
+            var chainEnd = Build(registry, writer => Chain(writer, 1000));
+            var fanIn = new SqliteRegistry(Path.Combine(dir, "fanin.db"));
+            var fanInEnd = Build(fanIn, writer => FanIn(writer, 10_000));
+
+            Console.WriteLine($"Lineage on SQLite (median and p95 of {runs} runs, after 3 warm-up runs)");
+            Console.WriteLine();
+            Console.WriteLine("| graph | values | query (SQL) median | p95 | API answer (query + JSON) median | p95 |");
+            Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: |");
+            Report("end of a 1,000-hop chain", registry, chainEnd, runs);
+            Report("10,000 ancestors (fan-in)", fanIn, fanInEnd, runs);
+
+            var size = new SqliteRegistry(Path.Combine(dir, "size.db"));
+            var timer = Stopwatch.StartNew();
+            var values = Build(size, writer => Linecount(writer, 100_000));
+            var elapsed = timer.Elapsed;
+            using (var connection = size.Open())
+            using (var checkpoint = connection.CreateCommand())
+            {
+                checkpoint.CommandText = "PRAGMA wal_checkpoint(TRUNCATE); VACUUM;";
+                checkpoint.ExecuteNonQuery();
+            }
+
+            var bytes = new FileInfo(size.Path).Length;
+            Console.WriteLine();
+            Console.WriteLine($"Registry size: {bytes / 1048576.0:0.0} MiB for {values:N0} values (linecount-shaped) = {bytes / 1048576.0 / values * 100_000:0.0} MiB per 100,000 values, "
+                + $"{bytes / (double)values:0} bytes per value with its snapshot, inputs, execution and queue entry; written in {elapsed.TotalSeconds:0.0} s ({values / elapsed.TotalSeconds:N0} values/s in one transaction)");
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static void Report(string name, SqliteRegistry registry, string root, int runs)
+    {
+        using var connection = registry.Open();
+        var query = new LineageQuery(connection);
+        var count = 0;
+        var sql = Measure(runs, () => count = query.Run(root, LineageDirection.Up, null, null)!.Values.Count);
+        var api = Measure(runs, () => JsonSerializer.SerializeToUtf8Bytes(LineageDto.From(query.Run(root, LineageDirection.Up, null, null)!), ApiJsonContext.Default.LineageDto));
+        Console.WriteLine($"| {name} | {count:N0} | {sql.Median:0.0} ms | {sql.P95:0.0} ms | {api.Median:0.0} ms | {api.P95:0.0} ms |");
+    }
+
+    private static (double Median, double P95) Measure(int runs, Action action)
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            action();
+        }
+
+        var times = new List<double>();
+        for (var i = 0; i < runs; i++)
+        {
+            var timer = Stopwatch.StartNew();
+            action();
+            times.Add(timer.Elapsed.TotalMilliseconds);
+        }
+
+        times.Sort();
+        return (times[times.Count / 2], times[(int)Math.Ceiling(times.Count * 0.95) - 1]);
+    }
+
+    private static T Build<T>(SqliteRegistry registry, Func<Recorder, T> fill)
+    {
+        using var connection = registry.Open();
+        using var writer = new RegistryWriter(connection);
+        writer.Begin();
+        var result = fill(new Recorder(writer));
+        writer.Commit();
+        return result;
+    }
+
+    /// <summary>drop → step1 → … → stepN, one value each.</summary>
+    private static string Chain(Recorder r, int hops)
+    {
+        var previous = r.Drop("p", "drop");
+        for (var i = 1; i <= hops; i++)
+        {
+            previous = r.Execute("p", $"step{i}", [previous])[0];
+        }
+
+        return previous;
+    }
+
+    private static string FanIn(Recorder r, int ancestors)
+    {
+        var drops = Enumerable.Range(0, ancestors).Select(_ => r.Drop("p", "drop")).ToList();
+        return r.Execute("p", "merge", drops)[0];
+    }
+
+    /// <summary>Drop, uniq, count per file, until <paramref name="values"/> values exist; returns how many.</summary>
+    private static int Linecount(Recorder r, int values)
+    {
+        var made = 0;
+        while (made < values)
+        {
+            var drop = r.Drop("linecount", "fileDropInput");
+            var uniq = r.Execute("linecount", "removeDuplicates", [drop])[0];
+            r.Execute("linecount", "countLines", [uniq]);
+            made += 3;
+        }
+
+        return made;
+    }
+
+    /// <summary>Writes rows the way the router does: values, link entries, snapshots with inputs, executions.</summary>
+    private sealed class Recorder(RegistryWriter writer)
+    {
+        private readonly DateTimeOffset _start = DateTimeOffset.UtcNow;
+        private long _n;
+
+        public string Drop(string pipeline, string task)
+        {
+            var id = Guid.CreateVersion7().ToString("N");
+            writer.InsertValue(new ValueRecord(id, pipeline, task, "out", 0, Sha(id), 1234, "text/plain", Now(), "rev", "code-" + task, null, null, "file.txt"));
+            return id;
+        }
+
+        public List<string> Execute(string pipeline, string task, IReadOnlyList<string> inputs)
+        {
+            var snapshotId = Guid.CreateVersion7().ToString("N");
+            var arrivals = inputs.Select((v, i) => new ArrivedValue(v, "in", _n + i)).ToArray();
+            foreach (var value in arrivals)
+            {
+                writer.InsertLinkEntry(pipeline, task, "in", value.ValueId, "link", value.Arrival, Now());
+                writer.SetLinkEntryState(pipeline, task, value, "consumed", Now());
+            }
+
+            writer.InsertSnapshot(pipeline, task, "code-" + task, new Snapshot(snapshotId, _n, [new SnapshotInput("in", arrivals)]), Now());
+            var executionId = Guid.CreateVersion7().ToString("N");
+            writer.InsertExecution(new ExecutionRecord(executionId, snapshotId, 1, "local-0", Now(), Now(), "succeeded", 0, null, null, Sha(executionId)));
+            writer.FinishSnapshot(snapshotId, "succeeded", Now());
+            var output = Guid.CreateVersion7().ToString("N");
+            writer.InsertValue(new ValueRecord(output, pipeline, task, "out", 0, Sha(output), 2, "text/plain", Now(), "rev", "code-" + task, snapshotId, executionId, null));
+            return [output];
+        }
+
+        private DateTimeOffset Now() => _start.AddTicks(Interlocked.Increment(ref _n));
+
+        private static string Sha(string id) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(id)));
+    }
+}
