@@ -61,6 +61,30 @@ public sealed class CodeDropTests
     }
 
     [Fact]
+    public async Task AReplayIsPublishedOnlyWhenAskedEvenIfItRanBefore()
+    {
+        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Example("linecount"));
+        await server.DropAsync("linecount", "fileDropInput", "a\nb\n");
+        await server.WaitIdleAsync("linecount");
+        var code = Encoding.UTF8.GetBytes(LabelledCount);
+
+        var (_, shadow) = await server.PutCodeAsync("linecount", "countLines", code, "?replay=true&activate=false");
+        Assert.False(shadow.GetProperty("current").GetBoolean());
+        Assert.Single(await server.ValuesAsync("linecount", "countLines"));
+
+        var (again, published) = await server.PutCodeAsync("linecount", "countLines", code, "?replay=true&publish=true&activate=false");
+        await server.WaitIdleAsync("linecount");
+
+        Assert.Equal(HttpStatusCode.OK, again); // the same code: the same version
+        Assert.True(published.GetProperty("replay").GetProperty("published").GetBoolean());
+        var outputs = await server.ValuesAsync("linecount", "countLines");
+        Assert.Equal(2, outputs.Count);
+        Assert.Equal("lines: 2", (await server.ContentAsync(outputs[1].GetProperty("id").GetString()!)).Trim());
+        var list = await server.Http.GetFromJsonAsync<JsonElement>("api/pipelines/linecount/tasks/countLines/code");
+        Assert.Equal("spec", list.GetProperty("versions").EnumerateArray().Single(v => v.GetProperty("current").GetBoolean()).GetProperty("kind").GetString());
+    }
+
+    [Fact]
     public async Task ActivatingAnEarlierVersionRollsBackAndAnUnknownOneIs404()
     {
         await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Example("linecount"));

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using Koalja.Core.Storage;
 using Koalja.Operator.Registry;
@@ -79,7 +78,7 @@ public static class OpenLineageEvents
         return new JsonObject
         {
             ["eventType"] = type,
-            ["eventTime"] = time.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture),
+            ["eventTime"] = ProvJson.Time(time),
             ["producer"] = Producer,
             ["schemaURL"] = SchemaUrl,
             ["run"] = new JsonObject { ["runId"] = RunId(e.Id), ["facets"] = runFacets },

@@ -159,5 +159,6 @@ public static class ProvJson
 
     private static string Execution(string id) => $"koalja:execution/{id}";
 
-    private static string Time(DateTimeOffset time) => time.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+    /// <summary>UTC, ISO 8601 with a Z (xsd:dateTime and JSON-schema date-time both accept it).</summary>
+    internal static string Time(DateTimeOffset time) => time.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 }

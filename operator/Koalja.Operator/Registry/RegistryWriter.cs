@@ -113,6 +113,9 @@ internal sealed class RegistryWriter(SqliteConnection connection) : IDisposable
         }
     }
 
+    /// <summary>Makes a replay's shadow values ordinary outputs.</summary>
+    public void PublishShadows(string snapshotId) => Exec("UPDATE annotated_values SET shadow = 0 WHERE snapshot_id = $s AND shadow = 1", ("$s", snapshotId));
+
     public void RecordAttempt(string snapshotId, bool failed) =>
         Exec("UPDATE snapshots SET attempts = attempts + 1, failures = failures + $f WHERE id = $id", ("$f", failed ? 1 : 0), ("$id", snapshotId));
 

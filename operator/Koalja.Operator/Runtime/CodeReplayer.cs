@@ -33,7 +33,11 @@ internal sealed class CodeReplayer(Router router, ITaskRunner runner)
             IReadOnlyList<ValueRecord> produced;
             string? error = null;
             var existing = reader.Snapshot(replayId);
-            if (existing is { Status: "shadow" or "succeeded" })
+            if (existing is { Status: "shadow" } && publish)
+            {
+                produced = await router.RecordReplayAsync(new ReplayCommand(runtime, task, id, original with { Id = replayId }, code.Version, existing.Value.Attempts, null, publish));
+            }
+            else if (existing is { Status: "shadow" or "succeeded" })
             {
                 produced = reader.SnapshotOutputs(replayId);
             }

@@ -291,31 +291,26 @@ public sealed partial class Router : IAsyncDisposable
         var runtime = c.Runtime;
         var outcome = c.Outcome;
         var now = _time.GetUtcNow();
-        var executionId = Ids.Execution(c.SnapshotId, c.Attempt);
-        _writer!.InsertExecution(new ExecutionRecord(executionId, c.SnapshotId, c.Attempt, c.Worker, outcome.StartedAt, outcome.FinishedAt,
-            outcome.Succeeded ? "succeeded" : "failed", outcome.ExitCode, outcome.Error, outcome.StderrTail, outcome.LogSha256));
-        _writer.RecordAttempt(c.SnapshotId, failed: !outcome.Succeeded);
+        var values = RecordExecution(runtime, c.Task, c.SnapshotId, c.CodeVersion, c.Attempt, c.Worker, outcome, shadow: false, now);
         var assembler = runtime.Assemblers[c.Task];
         FinishDecision decision;
         if (outcome.Succeeded)
         {
-            foreach (var produced in outcome.Outputs)
+            foreach (var (value, isNew) in values)
             {
-                var value = new ValueRecord(Ids.ProducedValue(c.SnapshotId, produced.Output, produced.Index), runtime.Name, c.Task, produced.Output,
-                    produced.Index, produced.Sha256, produced.Size, produced.MediaType, now, runtime.Revision, c.CodeVersion, c.SnapshotId, executionId, null);
-                if (_writer.InsertValue(value))
+                if (isNew)
                 {
                     Route(runtime, value, effects);
                 }
             }
 
-            _writer.FinishSnapshot(c.SnapshotId, "succeeded", now);
+            _writer!.FinishSnapshot(c.SnapshotId, "succeeded", now);
             Track(runtime, c.Task, assembler.Apply(new SnapshotSucceeded(c.SnapshotId)), effects);
             decision = FinishDecision.Done;
         }
         else if (c.Attempt >= _options.MaxAttempts)
         {
-            _writer.InsertDeadLetter(new DeadLetterRecord(c.SnapshotId, runtime.Name, c.Task, outcome.Error ?? "failed", outcome.StderrTail, c.Attempt, now));
+            _writer!.InsertDeadLetter(new DeadLetterRecord(c.SnapshotId, runtime.Name, c.Task, outcome.Error ?? "failed", outcome.StderrTail, c.Attempt, now));
             _writer.FinishSnapshot(c.SnapshotId, "dead", now);
             Track(runtime, c.Task, assembler.Apply(new SnapshotDeadLettered(c.SnapshotId)), effects);
             decision = FinishDecision.DeadLettered;
@@ -361,36 +356,57 @@ public sealed partial class Router : IAsyncDisposable
     {
         var runtime = c.Runtime;
         var now = _time.GetUtcNow();
-        var outcome = c.Outcome;
-        var executionId = Ids.Execution(c.Replay.Id, c.Attempt);
-        var published = c.Publish && outcome.Succeeded;
-        _writer!.InsertSnapshot(runtime.Name, c.Task, c.CodeVersion, c.Replay, now, "replaying", c.OriginalId);
-        _writer.InsertExecution(new ExecutionRecord(executionId, c.Replay.Id, c.Attempt, "replay", outcome.StartedAt, outcome.FinishedAt,
-            outcome.Succeeded ? "succeeded" : "failed", outcome.ExitCode, outcome.Error, outcome.StderrTail, outcome.LogSha256));
-        _writer.RecordAttempt(c.Replay.Id, failed: !outcome.Succeeded);
-        var values = new List<ValueRecord>();
-        if (outcome.Succeeded)
+        if (c.Outcome is not { } outcome)
         {
-            foreach (var produced in outcome.Outputs)
+            // an earlier replay, kept as shadow values, is published now
+            var shadows = new RegistryReader(_writer!.Connection, _writer.Transaction).SnapshotOutputs(c.Replay.Id).Where(v => v.Shadow).ToList();
+            _writer.PublishShadows(c.Replay.Id);
+            _writer.FinishSnapshot(c.Replay.Id, "succeeded", now, "shadow");
+            foreach (var value in shadows)
             {
-                var value = new ValueRecord(Ids.ProducedValue(c.Replay.Id, produced.Output, produced.Index), runtime.Name, c.Task, produced.Output,
-                    produced.Index, produced.Sha256, produced.Size, produced.MediaType, now, runtime.Revision, c.CodeVersion, c.Replay.Id, executionId, null,
-                    Shadow: !published);
-                values.Add(value);
-                if (_writer.InsertValue(value) && published)
-                {
-                    Route(runtime, value, effects);
-                }
+                Route(runtime, value with { Shadow = false }, effects);
             }
+
+            IReadOnlyList<ValueRecord> published = shadows.Select(v => v with { Shadow = false }).ToList();
+            effects.Complete(() => c.Completion.TrySetResult(published));
+            return;
         }
 
-        var status = !outcome.Succeeded ? "shadow-failed" : published ? "succeeded" : "shadow";
+        var publish = c.Publish && outcome.Succeeded;
+        _writer!.InsertSnapshot(runtime.Name, c.Task, c.CodeVersion, c.Replay, now, "replaying", c.OriginalId);
+        var values = RecordExecution(runtime, c.Task, c.Replay.Id, c.CodeVersion, c.Attempt, "replay", outcome, shadow: !publish, now);
+        foreach (var (value, _) in values.Where(v => v.IsNew && publish))
+        {
+            Route(runtime, value, effects);
+        }
+
+        var status = !outcome.Succeeded ? "shadow-failed" : publish ? "succeeded" : "shadow";
         foreach (var from in new[] { "replaying", "shadow-failed" })
         {
             _writer.FinishSnapshot(c.Replay.Id, status, now, from);
         }
 
-        effects.Complete(() => c.Completion.TrySetResult(values));
+        var recorded = values.Select(v => v.Value).ToList();
+        effects.Complete(() => c.Completion.TrySetResult(recorded));
+    }
+
+    /// <summary>Records an execution, counts its attempt, and records the values it produced (idempotent ids); returns them, each with whether it is new.</summary>
+    private List<(ValueRecord Value, bool IsNew)> RecordExecution(PipelineRuntime runtime, string task, string snapshotId, string codeVersion, int attempt, string worker,
+        TaskOutcome outcome, bool shadow, DateTimeOffset now)
+    {
+        var executionId = Ids.Execution(snapshotId, attempt);
+        _writer!.InsertExecution(new ExecutionRecord(executionId, snapshotId, attempt, worker, outcome.StartedAt, outcome.FinishedAt,
+            outcome.Succeeded ? "succeeded" : "failed", outcome.ExitCode, outcome.Error, outcome.StderrTail, outcome.LogSha256));
+        _writer.RecordAttempt(snapshotId, failed: !outcome.Succeeded);
+        var values = new List<(ValueRecord, bool)>();
+        foreach (var produced in outcome.Succeeded ? outcome.Outputs : [])
+        {
+            var value = new ValueRecord(Ids.ProducedValue(snapshotId, produced.Output, produced.Index), runtime.Name, task, produced.Output, produced.Index,
+                produced.Sha256, produced.Size, produced.MediaType, now, runtime.Revision, codeVersion, snapshotId, executionId, null, Shadow: shadow);
+            values.Add((value, _writer.InsertValue(value)));
+        }
+
+        return values;
     }
 
     /// <summary>Appends a committed value to the queue of every link leaving its output and lets each destination assemble.</summary>

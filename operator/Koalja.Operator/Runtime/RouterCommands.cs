@@ -45,8 +45,11 @@ internal sealed record ActivateCodeCommand(PipelineRuntime Runtime, string Task,
     public override void Fail(Exception error) => Completion.TrySetException(error);
 }
 
-/// <summary>A shadow run of new code on an old snapshot's inputs ended: record it, and publish its outputs only if asked.</summary>
-internal sealed record ReplayCommand(PipelineRuntime Runtime, string Task, string OriginalId, Snapshot Replay, string CodeVersion, int Attempt, TaskOutcome Outcome, bool Publish) : RouterCommand
+/// <summary>
+/// A shadow run of new code on an old snapshot's inputs ended: record it, and publish its outputs only if
+/// asked. Without an outcome: publish the shadow outputs an earlier replay of that snapshot recorded.
+/// </summary>
+internal sealed record ReplayCommand(PipelineRuntime Runtime, string Task, string OriginalId, Snapshot Replay, string CodeVersion, int Attempt, TaskOutcome? Outcome, bool Publish) : RouterCommand
 {
     public TaskCompletionSource<IReadOnlyList<ValueRecord>> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
