@@ -33,6 +33,13 @@ internal sealed class CodeReplayer(Router router, ITaskRunner runner)
             IReadOnlyList<ValueRecord> produced;
             string? error = null;
             var existing = reader.Snapshot(replayId);
+            if (existing is { Status: "ready" or "dead" })
+            {
+                // the same inputs with this code are a real snapshot already (pending, or given up on): leave it to the dispatcher
+                results.Add(new ReplayResult(id, replayId, sequence, "failed", before, [], $"snapshot {replayId} (these inputs with this code) is {existing.Value.Status}; not replayed"));
+                continue;
+            }
+
             if (existing is { Status: "shadow" } && publish)
             {
                 produced = await router.RecordReplayAsync(new ReplayCommand(runtime, task, id, original with { Id = replayId }, code.Version, existing.Value.Attempts, null, publish));
