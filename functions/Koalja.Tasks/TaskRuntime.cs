@@ -4,10 +4,12 @@ using Koalja.Core.Storage;
 namespace Koalja.Tasks;
 
 /// <summary>The task runtime: picks the runner for a task (a built-in type, or its executor command).</summary>
-public sealed class TaskRuntime : ITaskRunner
+public sealed class TaskRuntime : ITaskRunner, IDisposable
 {
     private readonly CommandRunner _command;
     private readonly FileSplitRunner _fileSplit;
+    private readonly CloudEventSinkRunner _sink;
+    private readonly HttpClient _http;
     private readonly TimeProvider _time;
 
     public TaskRuntime(IArtifactStore store, TaskRuntimeOptions options, TimeProvider time)
@@ -17,13 +19,22 @@ public sealed class TaskRuntime : ITaskRunner
         Code = new CodeCache(options.CodeRoot ?? Path.Combine(options.WorkRoot, "code"), store);
         _command = new CommandRunner(store, Code, options, time);
         _fileSplit = new FileSplitRunner(store, time);
+        _http = new HttpClient(new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+        })
+        { Timeout = options.SinkTimeout };
+        _http.DefaultRequestHeaders.UserAgent.ParseAdd("koalja/" + (typeof(TaskRuntime).Assembly.GetName().Version?.ToString(3) ?? "0"));
+        _sink = new CloudEventSinkRunner(store, _http, options, time);
     }
 
     /// <summary>Dropped code, unpacked per version.</summary>
     public CodeCache Code { get; }
 
     /// <summary>Task types this runtime runs on snapshots (FileDrop is ingress: it never runs).</summary>
-    public static readonly IReadOnlyList<string> RunnableTypes = [BuiltInTaskTypes.FileSplit];
+    public static readonly IReadOnlyList<string> RunnableTypes = [BuiltInTaskTypes.FileSplit, BuiltInTaskTypes.CloudEventSink];
 
     public Task<TaskOutcome> RunAsync(TaskInvocation invocation, CancellationToken cancellationToken)
     {
@@ -33,9 +44,12 @@ public sealed class TaskRuntime : ITaskRunner
         {
             _ when invocation.Code is not null => _command.RunAsync(invocation, cancellationToken),
             BuiltInTaskTypes.FileSplit => _fileSplit.RunAsync(invocation, cancellationToken),
+            BuiltInTaskTypes.CloudEventSink => _sink.RunAsync(invocation, cancellationToken),
             _ when task.Executor is not null => _command.RunAsync(invocation, cancellationToken),
             _ => Task.FromResult(new TaskOutcome(false, [], _time.GetUtcNow(), _time.GetUtcNow(),
                 Error: $"Task type '{task.Type}' cannot run here (this runtime runs executors and {string.Join(", ", RunnableTypes)})")),
         };
     }
+
+    public void Dispose() => _http.Dispose();
 }

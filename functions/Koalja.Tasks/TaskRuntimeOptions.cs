@@ -14,4 +14,19 @@ public sealed record TaskRuntimeOptions
 
     /// <summary>How much of the end of stderr a failure reports.</summary>
     public int StderrTailBytes { get; init; } = 2048;
+
+    /// <summary>
+    /// Where a value's content can be fetched over HTTP (the <c>dataref</c> of the events a sink sends), by value id;
+    /// null (or a null answer) gives the <c>sha256:</c> URI instead.
+    /// </summary>
+    public Func<string, Uri?>? ContentUrl { get; init; }
+
+    /// <summary>How often a sink tries one delivery that failed in a way that may pass later, within one execution.</summary>
+    public int SinkTries { get; init; } = 3;
+
+    /// <summary>Wait before a sink's second try; it doubles for each further try.</summary>
+    public TimeSpan SinkRetryDelay { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>A sink's request without an answer in this time counts as failed.</summary>
+    public TimeSpan SinkTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }

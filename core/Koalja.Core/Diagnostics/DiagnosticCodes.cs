@@ -79,6 +79,10 @@ public static class DiagnosticCodes
     public const string SlideWithoutSlidingWindow = "KJ0315";
     public const string DuplicatePortName = "KJ0316";
     public const string DuplicatePipelineName = "KJ0317";
+    public const string TaskOptionMissing = "KJ0318";
+    public const string TaskOptionInvalid = "KJ0319";
+    public const string TaskOptionUnknown = "KJ0320";
+    public const string SinkWithoutInputs = "KJ0321";
 
     // KJ04xx: command and argument templates
     public const string TemplateSyntax = "KJ0400";

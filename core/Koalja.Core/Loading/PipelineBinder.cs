@@ -71,6 +71,7 @@ internal static class PipelineBinder
         }),
         Inputs = r.ObjectList("inputs", BindInput),
         Outputs = r.ObjectList("outputs", BindOutput),
+        Options = r.StringMap("options") is { Count: > 0 } options ? options : null,
     };
 
     private static TaskInputSpec BindInput(FieldReader r) => new()

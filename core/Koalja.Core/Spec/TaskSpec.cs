@@ -24,6 +24,15 @@ public sealed record TaskSpec
 
     public IReadOnlyList<TaskOutputSpec> Outputs { get; init; } = [];
 
+    /// <summary>
+    /// Settings of a built-in task type (a Koalja addition, e.g. a CloudEventSink's <c>url</c> and <c>mode</c>);
+    /// null when the file has none.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? Options { get; init; }
+
+    /// <summary>An option's value, or null when it is not set.</summary>
+    public string? Option(string name) => Options?.GetValueOrDefault(name);
+
     /// <summary>The policy in force. Only call on a validated pipeline.</summary>
     [JsonIgnore]
     public SnapshotPolicy EffectiveSnapshotPolicy =>

@@ -49,6 +49,7 @@ internal sealed class TaskValidator(PipelineSpec spec, DiagnosticBag bag)
             ValidateService(service, SourceMap.Child(path, "service"));
         }
 
+        TaskOptionsValidator.Validate(task, path, bag);
         TemplateValidator.Validate(task, spec, path, bag);
     }
 

@@ -18,6 +18,8 @@ public static class ApiEndpoints
         app.MapGet("/healthz", () => Results.Json(new Dictionary<string, string> { ["status"] = "ok" }, ApiJsonContext.Default.DictionaryStringString))
             .WithMetadata(new RequiredLevel(AuthLevel.Anonymous));
         app.MapPost("/pipelines/{p}/{task}", DropEndpoint.HandleAsync);
+        app.MapMethods("/api/pipelines/{p}/events", [HttpMethods.Post, HttpMethods.Put], EventEndpoints.PipelineAsync);
+        app.MapGet("/api/pipelines/{p}/events", EventStreamEndpoint.HandleAsync);
         app.MapGet("/api/pipelines", ListPipelines);
         app.MapGet("/api/pipelines/{p}", GetPipeline);
         app.MapGet("/api/pipelines/{p}/values", ListValues);
@@ -140,7 +142,8 @@ public static class ApiEndpoints
             execution = ExecutionDto.From(e);
         }
 
-        return Results.Json(new ValueDetailDto(ValueDto.From(value), inputs, execution), ApiJsonContext.Default.ValueDetailDto);
+        var cloudEvent = reader.IngressEvent(value.Id) is { } e2 ? IngressEventDto.From(e2) : null;
+        return Results.Json(new ValueDetailDto(ValueDto.From(value), inputs, execution, cloudEvent), ApiJsonContext.Default.ValueDetailDto);
     }
 
     private static async Task<IResult> GetContentAsync(string id, Router router, IArtifactStore store, CancellationToken cancellationToken)

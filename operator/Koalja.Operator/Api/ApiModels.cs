@@ -14,8 +14,14 @@ public sealed record ValueDto(
         Core.Storage.ArtifactUri.For(v.Sha256), v.Revision, v.CodeVersion, v.SnapshotId, v.ExecutionId, v.SourceName, v.Seq, v.Shadow ? true : null);
 }
 
-/// <summary>A value with where it came from: its source values per input, and the execution that made it.</summary>
-public sealed record ValueDetailDto(ValueDto Value, IReadOnlyDictionary<string, IReadOnlyList<SourceValueDto>> Inputs, ExecutionDto? Execution);
+/// <summary>A value with where it came from: its source values per input, the execution that made it, or the CloudEvent it came in as.</summary>
+public sealed record ValueDetailDto(ValueDto Value, IReadOnlyDictionary<string, IReadOnlyList<SourceValueDto>> Inputs, ExecutionDto? Execution, IngressEventDto? Event = null);
+
+/// <summary>The CloudEvent a value came in as.</summary>
+public sealed record IngressEventDto(string Source, string Id, string Type, string? Subject, DateTimeOffset? Time, string Mode)
+{
+    public static IngressEventDto From(IngressEventRecord e) => new(e.Source, e.Id, e.Type, e.Subject, e.Time, e.Mode);
+}
 
 public sealed record SourceValueDto(string Id, string ArrivedOn);
 
@@ -74,6 +80,19 @@ public sealed record LineageExecutionDto(string Task, string CodeVersion, Execut
 /// <summary><c>used</c> (value → execution, named by input and position) or <c>generated</c> (execution → value, by output and index).</summary>
 public sealed record LineageEdgeDto(string Kind, string From, string To, string Name, int Position);
 
+/// <summary>One violation of the CloudEvents specification (or of what Koalja needs), naming its attribute.</summary>
+public sealed record EventViolationDto(string Attribute, string Message);
+
+/// <summary>One event of a batch: 201 recorded, 200 a repeat (the earlier value), or 4xx with why.</summary>
+public sealed record EventResultDto(int Index, string? Id, string? Source, int Status, ValueDto? Value, string? Title, string? Attribute, IReadOnlyList<EventViolationDto>? Errors)
+{
+    internal static EventResultDto From(int index, Events.EventOutcome o) => new(index, o.Event?.Id, o.Event?.Source?.OriginalString, o.Status,
+        o.Value is null ? null : ValueDto.From(o.Value), o.Title, (o.Violations.Count > 0 ? o.Violations[0].Attribute : null),
+        o.Violations.Count == 0 ? null : o.Violations.Select(v => new EventViolationDto(v.Attribute, v.Message)).ToList());
+}
+
+public sealed record EventBatchDto(int Recorded, int Repeated, int Refused, IReadOnlyList<EventResultDto> Results);
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ValueDto))]
 [JsonSerializable(typeof(List<ValueDto>))]
@@ -88,4 +107,6 @@ public sealed record LineageEdgeDto(string Kind, string From, string To, string 
 [JsonSerializable(typeof(List<LineageValueDto>))]
 [JsonSerializable(typeof(CodeListDto))]
 [JsonSerializable(typeof(CodeDropDto))]
+[JsonSerializable(typeof(EventBatchDto))]
+[JsonSerializable(typeof(List<EventViolationDto>))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -1,5 +1,6 @@
 using Koalja.Core.Spec;
 using Koalja.Core.Storage;
+using Koalja.Operator.Events;
 using Koalja.Operator.Runtime;
 using Koalja.Tasks;
 using Microsoft.AspNetCore.Http;
@@ -12,12 +13,13 @@ namespace Koalja.Operator.Api;
 /// <c>POST /pipelines/{p}/{task}</c>: data dropped into a FileDrop task, as the raw body or as
 /// multipart form files. The bytes are streamed into storage (never held in memory), and the answer
 /// comes only once bytes and value are durable. An <c>Idempotency-Key</c> header makes a retry safe.
+/// A request that is a CloudEvent (<c>ce-*</c> headers, or a CloudEvents media type) goes to <see cref="EventEndpoints"/>.
 /// </summary>
 internal static class DropEndpoint
 {
     private const int MaxKeyLength = 200;
 
-    public static async Task<IResult> HandleAsync(HttpContext http, string p, string task, Router router, IArtifactStore store, RuntimeOptions options)
+    public static async Task<IResult> HandleAsync(HttpContext http, string p, string task, Router router, IArtifactStore store, RuntimeOptions options, EventIngress ingress)
     {
         if (!router.Pipelines.TryGetValue(p, out var runtime))
         {
@@ -35,6 +37,11 @@ internal static class DropEndpoint
             var drops = runtime.Spec.Tasks.Where(t => t.Type == BuiltInTaskTypes.FileDrop).Select(t => t.Name).ToList();
             return Problems.Status(StatusCodes.Status405MethodNotAllowed, $"Task '{task}' does not accept data",
                 $"Only FileDrop tasks accept data; in '{p}' they are: {(drops.Count == 0 ? "none" : string.Join(", ", drops))}.");
+        }
+
+        if (CloudEventBinding.ModeOf(http.Request) is { } eventMode)
+        {
+            return await EventEndpoints.HandleAsync(http, runtime, task, eventMode, ingress, options);
         }
 
         if (http.Request.ContentLength > options.MaxDropBytes)

@@ -1,6 +1,7 @@
 using Koalja.Core.Spec;
 using Koalja.Core.Storage;
 using Koalja.Operator.Api;
+using Koalja.Operator.Events;
 using Koalja.Operator.Registry;
 using Koalja.Operator.Runtime;
 using Koalja.Tasks;
@@ -22,8 +23,11 @@ public sealed class LocalServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly DataDirectory _data;
 
-    private LocalServer(WebApplication app, DataDirectory data, Router router, Uri url, ApiKeys keys)
+    private readonly TaskRuntime _tasks;
+
+    private LocalServer(WebApplication app, DataDirectory data, Router router, Uri url, ApiKeys keys, TaskRuntime tasks)
     {
+        _tasks = tasks;
         _app = app;
         _data = data;
         Router = router;
@@ -72,9 +76,17 @@ public sealed class LocalServer : IAsyncDisposable
             builder.Services.AddSingleton(runtimeOptions);
             builder.Services.AddSingleton(TimeProvider.System);
             builder.Services.AddSingleton(registry);
-            var taskRuntime = new TaskRuntime(store,
-                new TaskRuntimeOptions { WorkRoot = data.WorkPath, CodeRoot = data.CodePath, CommandTimeout = runtimeOptions.CommandTimeout }, TimeProvider.System);
+            Uri? publicUrl = null;
+            var taskRuntime = new TaskRuntime(store, new TaskRuntimeOptions
+            {
+                WorkRoot = data.WorkPath,
+                CodeRoot = data.CodePath,
+                CommandTimeout = runtimeOptions.CommandTimeout,
+                ContentUrl = id => publicUrl is null ? null : ValueRecordEvents.ContentUrl(publicUrl, id),
+            }, TimeProvider.System);
             builder.Services.AddSingleton<ITaskRunner>(taskRuntime);
+            builder.Services.AddSingleton(_ => new DataRefFetcher(runtimeOptions.DataRefTimeout));
+            builder.Services.AddSingleton<EventIngress>();
             builder.Services.AddSingleton(taskRuntime.Code);
             builder.Services.AddSingleton<Router>();
             builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
@@ -89,8 +101,9 @@ public sealed class LocalServer : IAsyncDisposable
             await app.StartAsync(cancellationToken);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             var url = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+            publicUrl = url;
             data.WriteServer(url);
-            return new LocalServer(app, data, router, url, keys);
+            return new LocalServer(app, data, router, url, keys, taskRuntime);
         }
         catch
         {
@@ -130,6 +143,7 @@ public sealed class LocalServer : IAsyncDisposable
         await _app.StopAsync();
         await Router.DisposeAsync();
         await _app.DisposeAsync();
+        _tasks.Dispose();
         _data.Dispose();
     }
 }

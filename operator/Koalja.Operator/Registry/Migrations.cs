@@ -135,5 +135,20 @@ internal static class Migrations
             CREATE INDEX ix_values_execution ON annotated_values (execution_id);
             ALTER TABLE snapshots ADD COLUMN replay_of TEXT;
             """),
+        (3, "ingress CloudEvents", """
+            CREATE TABLE ingress_events (
+                pipeline TEXT NOT NULL,
+                source TEXT NOT NULL,
+                event_id TEXT NOT NULL,
+                type TEXT NOT NULL,
+                subject TEXT,
+                event_time TEXT,
+                mode TEXT NOT NULL,
+                value_id TEXT NOT NULL,
+                received_at TEXT NOT NULL,
+                PRIMARY KEY (pipeline, source, event_id)
+            );
+            CREATE INDEX ix_ingress_events_value ON ingress_events (value_id);
+            """),
     ];
 }

@@ -52,3 +52,9 @@ public sealed record CodeVersionRecord(
     long? Size = null,
     string? Entrypoint = null,
     string? FileName = null);
+
+/// <summary>
+/// The CloudEvent a value came in as: its (<paramref name="Source"/>, <paramref name="Id"/>) names it once per
+/// pipeline (a repeat is acknowledged and ignored), with its type, subject, time and the HTTP content mode it used.
+/// </summary>
+public sealed record IngressEventRecord(string Source, string Id, string Type, string? Subject, DateTimeOffset? Time, string Mode);

@@ -95,6 +95,17 @@ internal sealed class RegistryReader(SqliteConnection connection, SqliteTransact
         Query("SELECT input, arrived_on, value_id FROM snapshot_inputs WHERE snapshot_id = $s ORDER BY input, position",
             r => (r.GetString(0), r.GetString(1), r.GetString(2)), ("$s", snapshotId));
 
+    /// <summary>The value an ingress CloudEvent became, if it was recorded.</summary>
+    public string? IngressEventValue(string pipeline, string source, string id) =>
+        Query("SELECT value_id FROM ingress_events WHERE pipeline = $p AND source = $s AND event_id = $i", r => r.GetString(0),
+            ("$p", pipeline), ("$s", source), ("$i", id)).FirstOrDefault();
+
+    /// <summary>The CloudEvent a value came in as, if it did.</summary>
+    public IngressEventRecord? IngressEvent(string valueId) =>
+        Query("SELECT source, event_id, type, subject, event_time, mode FROM ingress_events WHERE value_id = $v",
+            r => new IngressEventRecord(r.GetString(0), r.GetString(1), r.GetString(2), Str(r, 3), r.IsDBNull(4) ? null : Time(r, 4), r.GetString(5)), ("$v", valueId))
+            .FirstOrDefault();
+
     public List<DeadLetterRecord> DeadLetters(string pipeline) =>
         Query("SELECT snapshot_id, pipeline, task, reason, stderr_tail, attempts, created_at FROM dead_letters WHERE pipeline = $p ORDER BY created_at",
             r => new DeadLetterRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Str(r, 4), r.GetInt32(5), Time(r, 6)), ("$p", pipeline));

@@ -65,13 +65,13 @@ internal sealed class RegistryWriter(SqliteConnection connection) : IDisposable
             """, ("$p", pipeline), ("$t", task), ("$v", version), ("$b", baseVersion), ("$n", now));
     }
 
-    /// <summary>Returns false when a value with this id exists already.</summary>
-    public bool InsertValue(ValueRecord v) => Exec("""
+    /// <summary>Records a value; returns its sequence number, or null when a value with this id exists already.</summary>
+    public long? InsertValue(ValueRecord v) => Scalar("""
         INSERT INTO annotated_values (id, pipeline, task, output, output_index, sha256, size, media_type, created_at, revision, code_version, snapshot_id, execution_id, source_name, shadow)
-        VALUES ($id, $p, $t, $o, $oi, $sha, $size, $mt, $c, $r, $cv, $s, $e, $sn, $sh) ON CONFLICT (id) DO NOTHING
+        VALUES ($id, $p, $t, $o, $oi, $sha, $size, $mt, $c, $r, $cv, $s, $e, $sn, $sh) ON CONFLICT (id) DO NOTHING RETURNING seq
         """, ("$id", v.Id), ("$p", v.Pipeline), ("$t", v.Task), ("$o", v.Output), ("$oi", v.OutputIndex), ("$sha", v.Sha256), ("$size", v.Size),
         ("$mt", v.MediaType), ("$c", v.CreatedAt), ("$r", v.Revision), ("$cv", v.CodeVersion), ("$s", v.SnapshotId), ("$e", v.ExecutionId), ("$sn", v.SourceName),
-        ("$sh", v.Shadow ? 1 : 0)) > 0;
+        ("$sh", v.Shadow ? 1 : 0)) is long seq ? seq : null;
 
     public string? FindIngressKey(string pipeline, string task, string key) =>
         Scalar("SELECT value_id FROM ingress_keys WHERE pipeline = $p AND task = $t AND idempotency_key = $k", ("$p", pipeline), ("$t", task), ("$k", key)) as string;
@@ -79,6 +79,14 @@ internal sealed class RegistryWriter(SqliteConnection connection) : IDisposable
     public void InsertIngressKey(string pipeline, string task, string key, string valueId) =>
         Exec("INSERT INTO ingress_keys (pipeline, task, idempotency_key, value_id) VALUES ($p, $t, $k, $v) ON CONFLICT DO NOTHING",
             ("$p", pipeline), ("$t", task), ("$k", key), ("$v", valueId));
+
+    public string? FindIngressEvent(string pipeline, string source, string id) =>
+        Scalar("SELECT value_id FROM ingress_events WHERE pipeline = $p AND source = $s AND event_id = $i", ("$p", pipeline), ("$s", source), ("$i", id)) as string;
+
+    public void InsertIngressEvent(string pipeline, IngressEventRecord e, string valueId, DateTimeOffset now) => Exec("""
+        INSERT INTO ingress_events (pipeline, source, event_id, type, subject, event_time, mode, value_id, received_at) VALUES ($p, $s, $i, $t, $sub, $et, $m, $v, $n)
+        ON CONFLICT DO NOTHING
+        """, ("$p", pipeline), ("$s", e.Source), ("$i", e.Id), ("$t", e.Type), ("$sub", e.Subject), ("$et", e.Time), ("$m", e.Mode), ("$v", valueId), ("$n", now));
 
     /// <summary>Returns false when the value is already queued on that input (a replay).</summary>
     public bool InsertLinkEntry(string pipeline, string task, string input, string valueId, string link, long arrival, DateTimeOffset now) => Exec("""

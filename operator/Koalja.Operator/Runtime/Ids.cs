@@ -26,4 +26,7 @@ internal static class Ids
     public static string DroppedCode(string baseVersion, string kind, string sha256, string? entrypoint) => Hash("dropped-code", baseVersion, kind, sha256, entrypoint ?? "");
 
     public static string Drop(string pipeline, string task, string idempotencyKey) => Hash("drop", pipeline, task, idempotencyKey);
+
+    /// <summary>A value that came in as a CloudEvent: (source, id) names the event once per pipeline.</summary>
+    public static string Event(string pipeline, string source, string id) => Hash("event", pipeline, source, id);
 }

@@ -35,6 +35,9 @@ internal sealed class PipelineRuntime
 
     public string Name => Pipeline.Name;
 
+    /// <summary>The pipeline's namespace, <c>default</c> when its file names none.</summary>
+    public string Namespace => Pipeline.Metadata.Namespace is { Length: > 0 } ns ? ns : "default";
+
     public PipelineSpec Spec => Pipeline.Spec;
 
     public string SpecJson { get; }

@@ -139,10 +139,14 @@ public sealed partial class Router : IAsyncDisposable
         return command.Completion.Task;
     }
 
-    /// <summary>Records a dropped value and routes it; completes once it is durable. Idempotent per <paramref name="idempotencyKey"/>.</summary>
-    public Task<(ValueRecord Value, bool Created)> IngestAsync(string pipeline, string task, string output, StoredArtifact artifact, string mediaType, string? sourceName, string? idempotencyKey)
+    /// <summary>
+    /// Records a dropped value and routes it; completes once it is durable. Idempotent per <paramref name="idempotencyKey"/>,
+    /// or per the (source, id) of the CloudEvent it came as (then Created is false and the earlier value is returned).
+    /// </summary>
+    public Task<(ValueRecord Value, bool Created)> IngestAsync(string pipeline, string task, string output, StoredArtifact artifact, string mediaType, string? sourceName,
+        string? idempotencyKey, IngressEventRecord? cloudEvent = null)
     {
-        var command = new IngestCommand(_pipelines[pipeline], task, output, artifact, mediaType, sourceName, idempotencyKey);
+        var command = new IngestCommand(_pipelines[pipeline], task, output, artifact, mediaType, sourceName, idempotencyKey, cloudEvent);
         Post(command);
         return command.Completion.Task;
     }
@@ -265,19 +269,25 @@ public sealed partial class Router : IAsyncDisposable
     private void ApplyIngest(IngestCommand c, Effects effects)
     {
         var runtime = c.Runtime;
-        if (c.IdempotencyKey is { } key && _writer!.FindIngressKey(runtime.Name, c.Task, key) is { } existing)
+        var existing = c.Event is { } e ? _writer!.FindIngressEvent(runtime.Name, e.Source, e.Id)
+            : c.IdempotencyKey is { } key ? _writer!.FindIngressKey(runtime.Name, c.Task, key) : null;
+        if (existing is not null)
         {
-            var known = new RegistryReader(_writer.Connection, _writer.Transaction).Value(existing)!;
+            var known = new RegistryReader(_writer!.Connection, _writer.Transaction).Value(existing)!;
             effects.Complete(() => c.Completion.TrySetResult((known, false)));
             return;
         }
 
         var value = new ValueRecord(
-            c.IdempotencyKey is { } k ? Ids.Drop(runtime.Name, c.Task, k) : Ids.New(),
+            c.Event is { } evt ? Ids.Event(runtime.Name, evt.Source, evt.Id) : c.IdempotencyKey is { } k ? Ids.Drop(runtime.Name, c.Task, k) : Ids.New(),
             runtime.Name, c.Task, c.Output, 0, c.Artifact.Sha256, c.Artifact.Size, c.MediaType, _time.GetUtcNow(),
             runtime.Revision, runtime.CodeVersions[c.Task], null, null, c.SourceName);
-        _writer!.InsertValue(value);
-        if (c.IdempotencyKey is { } idempotencyKey)
+        value = value with { Seq = _writer!.InsertValue(value) ?? 0 };
+        if (c.Event is { } cloudEvent)
+        {
+            _writer.InsertIngressEvent(runtime.Name, cloudEvent, value.Id, value.CreatedAt);
+        }
+        else if (c.IdempotencyKey is { } idempotencyKey)
         {
             _writer.InsertIngressKey(runtime.Name, c.Task, idempotencyKey, value.Id);
         }
@@ -403,7 +413,8 @@ public sealed partial class Router : IAsyncDisposable
         {
             var value = new ValueRecord(Ids.ProducedValue(snapshotId, produced.Output, produced.Index), runtime.Name, task, produced.Output, produced.Index,
                 produced.Sha256, produced.Size, produced.MediaType, now, runtime.Revision, codeVersion, snapshotId, executionId, null, Shadow: shadow);
-            values.Add((value, _writer.InsertValue(value)));
+            var seq = _writer.InsertValue(value);
+            values.Add((seq is { } s ? value with { Seq = s } : value, seq is not null));
         }
 
         return values;
@@ -460,9 +471,10 @@ public sealed partial class Router : IAsyncDisposable
         var inputs = snapshot.Inputs.Select(input => new InvocationInput(input.Name, input.Values.Select(v =>
         {
             var value = reader.Value(v.ValueId) ?? throw new InvalidOperationException($"Value {v.ValueId} of snapshot {snapshot.Id} is not in the registry.");
-            return new InvocationValue(value.Id, value.Sha256, value.Size, value.MediaType);
+            return new InvocationValue(value.Id, value.Sha256, value.Size, value.MediaType,
+                new ValueOrigin(value.Task, value.Output, value.OutputIndex, value.CreatedAt, value.Revision, value.CodeVersion, value.SnapshotId));
         }).ToList())).ToList();
-        return new TaskInvocation(runtime.Name, runtime.Spec, task, codeVersion, snapshot.Id, attempt, inputs, code);
+        return new TaskInvocation(runtime.Name, runtime.Spec, task, codeVersion, snapshot.Id, attempt, inputs, code) { Namespace = runtime.Namespace, Revision = runtime.Revision };
     }
 
     /// <summary>After a failed transaction the assemblers may hold changes that were not written: reload them from the registry.</summary>

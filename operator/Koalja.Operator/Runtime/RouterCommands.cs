@@ -11,9 +11,13 @@ internal abstract record RouterCommand
     public abstract void Fail(Exception error);
 }
 
-/// <summary>A value dropped into a FileDrop task's output (its bytes are stored already).</summary>
+/// <summary>
+/// A value dropped into a FileDrop task's output (its bytes are stored already), idempotent per key, or per
+/// (source, id) when it came as a CloudEvent.
+/// </summary>
 internal sealed record IngestCommand(
-    PipelineRuntime Runtime, string Task, string Output, StoredArtifact Artifact, string MediaType, string? SourceName, string? IdempotencyKey) : RouterCommand
+    PipelineRuntime Runtime, string Task, string Output, StoredArtifact Artifact, string MediaType, string? SourceName, string? IdempotencyKey,
+    IngressEventRecord? Event = null) : RouterCommand
 {
     public TaskCompletionSource<(ValueRecord Value, bool Created)> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

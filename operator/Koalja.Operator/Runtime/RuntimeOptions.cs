@@ -17,6 +17,15 @@ public sealed record RuntimeOptions
     /// <summary>Largest upload a FileDrop accepts (bigger ones get 413).</summary>
     public long MaxDropBytes { get; init; } = 1L << 30;
 
+    /// <summary>Largest structured-mode or batch CloudEvents request (held in memory to be parsed); binary mode streams up to <see cref="MaxDropBytes"/>.</summary>
+    public long MaxEventBytes { get; init; } = 1L << 20;
+
+    /// <summary>Most events in one batch request.</summary>
+    public int MaxBatchEvents { get; init; } = 1000;
+
+    /// <summary>Fetching an event's <c>dataref</c> taking longer fails the event.</summary>
+    public TimeSpan DataRefTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Largest code drop (a script or an archive, before unpacking).</summary>
     public long MaxCodeBytes { get; init; } = 256L << 20;
 
