@@ -22,13 +22,14 @@ internal static class UpCommand
         var retryDelay = new Option<double>("--retry-delay") { Description = "Seconds before the first retry (doubling after)", DefaultValueFactory = _ => 1.0 };
         var slots = new Option<int>("--slots") { Description = "Parallel executions per AllNew task", DefaultValueFactory = _ => Environment.ProcessorCount };
         var timeout = new Option<double>("--timeout") { Description = "Seconds an execution may run", DefaultValueFactory = _ => 600.0 };
-        var maxDrop = new Option<long>("--max-drop") { Description = "Largest drop in bytes", DefaultValueFactory = _ => 1L << 30 };
+        var maxDrop = new Option<long>("--max-drop") { Description = "Largest drop in bytes (also a binary-mode event's or a dataref's data)", DefaultValueFactory = _ => 1L << 30 };
+        var maxEvent = new Option<long>("--max-event") { Description = "Largest structured-mode or batch CloudEvents request in bytes", DefaultValueFactory = _ => 1L << 20 };
         var verbose = new Option<bool>("--verbose") { Description = "Log every execution" };
         var listen = new Option<string>("--listen") { Description = "Address to listen on; anything but loopback makes every request need a key", DefaultValueFactory = _ => "127.0.0.1" };
         var allowHost = new Option<string[]>("--allow-host") { Description = "A host name the server answers to besides localhost and its addresses", AllowMultipleArgumentsPerToken = false };
         var command = new Command("up", "Run pipelines on this machine, with an HTTP API on 127.0.0.1")
         {
-            files, port, data, attempts, retryDelay, slots, timeout, maxDrop, verbose, listen, allowHost,
+            files, port, data, attempts, retryDelay, slots, timeout, maxDrop, maxEvent, verbose, listen, allowHost,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -39,6 +40,7 @@ internal static class UpCommand
                 SlotsPerTask = Math.Max(1, parse.GetValue(slots)),
                 CommandTimeout = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(timeout))),
                 MaxDropBytes = Math.Max(1, parse.GetValue(maxDrop)),
+                MaxEventBytes = Math.Max(1, parse.GetValue(maxEvent)),
             };
             if (!System.Net.IPAddress.TryParse(parse.GetValue(listen), out var address))
             {
@@ -124,7 +126,18 @@ internal static class UpCommand
                     stdout.WriteLine($"  drop data:  curl -X POST{keyHeader} {url}/pipelines/{pipeline.Name}/{drop.Name} --data-binary @FILE");
                 }
 
-                if (pipeline.Spec.Tasks.FirstOrDefault(t => t.SnapshotInputs.Any() && t.Type != BuiltInTaskTypes.FileDrop) is { } first)
+                if (pipeline.Spec.Tasks.Any(t => t.Type == BuiltInTaskTypes.FileDrop))
+                {
+                    stdout.WriteLine($"  events:     curl{keyHeader} {url}/api/pipelines/{pipeline.Name}/events -H 'ce-specversion: 1.0' -H 'ce-id: ID' -H 'ce-source: /me' -H 'ce-type: TYPE' --data-binary @FILE");
+                    stdout.WriteLine($"  live:       curl -N{keyHeader} {url}/api/pipelines/{pipeline.Name}/events");
+                }
+
+                foreach (var sink in pipeline.Spec.Tasks.Where(t => t.Type == BuiltInTaskTypes.CloudEventSink))
+                {
+                    stdout.WriteLine($"  sink:       {sink.Name} delivers to {sink.Option(CloudEventSinkOptions.UrlOption)} ({sink.Option(CloudEventSinkOptions.ModeOption) ?? "binary"} mode)");
+                }
+
+                if (pipeline.Spec.Tasks.FirstOrDefault(t => t.SnapshotInputs.Any() && t.Type != BuiltInTaskTypes.FileDrop && t.Type != BuiltInTaskTypes.CloudEventSink) is { } first)
                 {
                     stdout.WriteLine($"  drop code:  ./koalja code {pipeline.Name}/{first.Name} FILE   (a script or a .zip/.tar.gz)");
                 }
@@ -140,7 +153,7 @@ internal static class UpCommand
         return 0;
     }
 
-    private static async Task WaitForStopAsync(CancellationToken cancellationToken)
+    internal static async Task WaitForStopAsync(CancellationToken cancellationToken)
     {
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
