@@ -57,7 +57,7 @@ public static class ApiEndpoints
     {
         if (!router.Pipelines.TryGetValue(p, out var runtime))
         {
-            return NoPipeline(p, router);
+            return Problems.NoPipeline(p, router);
         }
 
         using var connection = router.Registry.Open();
@@ -85,7 +85,7 @@ public static class ApiEndpoints
     {
         if (!router.Pipelines.TryGetValue(p, out var runtime))
         {
-            return NoPipeline(p, router);
+            return Problems.NoPipeline(p, router);
         }
 
         if (task is not null && runtime.Spec.TaskByName(task) is null)
@@ -109,7 +109,7 @@ public static class ApiEndpoints
     {
         if (!router.Pipelines.ContainsKey(p))
         {
-            return NoPipeline(p, router);
+            return Problems.NoPipeline(p, router);
         }
 
         using var connection = router.Registry.Open();
@@ -169,7 +169,4 @@ public static class ApiEndpoints
             return Problems.Status(StatusCodes.Status410Gone, $"The content of value '{id}' is gone", $"Nothing is stored under sha256:{value.Sha256}.");
         }
     }
-
-    private static IResult NoPipeline(string p, Router router) =>
-        Problems.NotFound($"No pipeline '{p}'", $"This server runs: {string.Join(", ", router.Pipelines.Keys)}.");
 }

@@ -151,7 +151,7 @@ internal static class CodeEndpoints
     {
         if (!router.Pipelines.TryGetValue(p, out runtime!))
         {
-            return Problems.NotFound($"No pipeline '{p}'", $"This server runs: {string.Join(", ", router.Pipelines.Keys)}.");
+            return Problems.NoPipeline(p, router);
         }
 
         return runtime.Spec.TaskByName(t) is null

@@ -23,7 +23,7 @@ internal static class DropEndpoint
     {
         if (!router.Pipelines.TryGetValue(p, out var runtime))
         {
-            return Problems.NotFound($"No pipeline '{p}'", $"This server runs: {string.Join(", ", router.Pipelines.Keys)}.");
+            return Problems.NoPipeline(p, router);
         }
 
         var spec = runtime.Spec.TaskByName(task);

@@ -17,7 +17,7 @@ internal static class EventEndpoints
     {
         if (!router.Pipelines.TryGetValue(p, out var runtime))
         {
-            return Problems.NotFound($"No pipeline '{p}'", $"This server runs: {string.Join(", ", router.Pipelines.Keys)}.");
+            return Problems.NoPipeline(p, router);
         }
 
         if (CloudEventBinding.ModeOf(http.Request) is not { } mode)

@@ -27,7 +27,7 @@ internal static class EventStreamEndpoint
     {
         if (!router.Pipelines.TryGetValue(p, out var runtime))
         {
-            await Problems.NotFound($"No pipeline '{p}'", $"This server runs: {string.Join(", ", router.Pipelines.Keys)}.").ExecuteAsync(http);
+            await Problems.NoPipeline(p, router).ExecuteAsync(http);
             return;
         }
 

@@ -32,7 +32,7 @@ internal static class LineageEndpoints
     {
         if (!router.Pipelines.ContainsKey(p))
         {
-            return Problems.NotFound($"No pipeline '{p}'", $"This server runs: {string.Join(", ", router.Pipelines.Keys)}.");
+            return Problems.NoPipeline(p, router);
         }
 
         if (limit is < 1 or > MaxRunsPage)

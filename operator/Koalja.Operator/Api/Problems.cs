@@ -10,4 +10,7 @@ internal static class Problems
     public static IResult BadRequest(string title, string? detail = null) => Status(StatusCodes.Status400BadRequest, title, detail);
 
     public static IResult Status(int status, string title, string? detail) => Results.Problem(detail: detail, statusCode: status, title: title);
+
+    public static IResult NoPipeline(string p, Runtime.Router router) =>
+        NotFound($"No pipeline '{p}'", $"This server runs: {string.Join(", ", router.Pipelines.Keys)}.");
 }
