@@ -57,7 +57,7 @@ internal static class LineageBenchmark
         }
     }
 
-    private static void Report(string name, SqliteRegistry registry, string root, int runs)
+    private static void Report(string name, Registry registry, string root, int runs)
     {
         using var connection = registry.Open();
         var query = new LineageQuery(connection);
@@ -86,10 +86,10 @@ internal static class LineageBenchmark
         return (times[times.Count / 2], times[(int)Math.Ceiling(times.Count * 0.95) - 1]);
     }
 
-    private static T Build<T>(SqliteRegistry registry, Func<Recorder, T> fill)
+    private static T Build<T>(Registry registry, Func<Recorder, T> fill)
     {
         using var connection = registry.Open();
-        using var writer = new RegistryWriter(connection);
+        using var writer = new RegistryWriter(registry, connection);
         writer.Begin();
         var result = fill(new Recorder(writer));
         writer.Commit();

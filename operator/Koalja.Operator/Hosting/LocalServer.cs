@@ -75,7 +75,7 @@ public sealed class LocalServer : IAsyncDisposable
             builder.Services.AddSingleton<IArtifactStore>(store);
             builder.Services.AddSingleton(runtimeOptions);
             builder.Services.AddSingleton(TimeProvider.System);
-            builder.Services.AddSingleton(registry);
+            builder.Services.AddSingleton<Registry.Registry>(registry);
             Uri? publicUrl = null;
             var taskRuntime = new TaskRuntime(store, new TaskRuntimeOptions
             {

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Koalja.Operator.Registry;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace Koalja.Operator.Lineage;
 
@@ -10,7 +10,7 @@ namespace Koalja.Operator.Lineage;
 /// query per hop. Depth-limited walks
 /// carry the depth; a value reached by paths of several lengths keeps the shortest.
 /// </summary>
-internal sealed class LineageQuery(SqliteConnection connection)
+internal sealed class LineageQuery(DbConnection connection)
 {
     /// <summary>Most values in one graph; a larger one is cut (and says so).</summary>
     public const int DefaultMaxValues = 100_000;
@@ -20,25 +20,25 @@ internal sealed class LineageQuery(SqliteConnection connection)
 
     private const string Up = """
         walk(id, depth) AS (
-            SELECT id, 0 FROM annotated_values WHERE id = $root AND created_at <= $asOf
+            SELECT id, 0 FROM annotated_values WHERE id = @root AND created_at <= @asOf
             UNION
             SELECT si.value_id, walk.depth + 1
             FROM walk
             JOIN annotated_values v ON v.id = walk.id
             JOIN snapshot_inputs si ON si.snapshot_id = v.snapshot_id
-            WHERE walk.depth < $depth AND v.execution_id IS NOT NULL
+            WHERE walk.depth < @depth AND v.execution_id IS NOT NULL
         )
         """;
 
     private const string Down = """
         walk(id, depth) AS (
-            SELECT id, 0 FROM annotated_values WHERE id = $root AND created_at <= $asOf
+            SELECT id, 0 FROM annotated_values WHERE id = @root AND created_at <= @asOf
             UNION
             SELECT v.id, walk.depth + 1
             FROM walk
             JOIN snapshot_inputs si ON si.value_id = walk.id
             JOIN annotated_values v ON v.snapshot_id = si.snapshot_id
-            WHERE walk.depth < $depth AND v.shadow = 0 AND v.execution_id IS NOT NULL AND v.created_at <= $asOf
+            WHERE walk.depth < @depth AND v.shadow = 0 AND v.execution_id IS NOT NULL AND v.created_at <= @asOf
         )
         """;
 
@@ -48,10 +48,10 @@ internal sealed class LineageQuery(SqliteConnection connection)
         var walk = "WITH RECURSIVE " + (direction == LineageDirection.Up ? Up : Down) + ", nodes(id, depth) AS (SELECT id, MIN(depth) FROM walk GROUP BY id)";
         var parameters = new (string, object)[]
         {
-            ("$root", root),
-            ("$depth", depth ?? int.MaxValue),
-            ("$asOf", (asOf ?? DateTimeOffset.MaxValue).ToUniversalTime().ToString("O", CultureInfo.InvariantCulture)),
-            ("$max", maxValues + 1),
+            ("@root", root),
+            ("@depth", depth ?? int.MaxValue),
+            ("@asOf", (asOf ?? DateTimeOffset.MaxValue).ToUniversalTime().ToString("O", CultureInfo.InvariantCulture)),
+            ("@max", maxValues + 1),
         };
 
         var values = new List<LineageValue>();
@@ -66,14 +66,14 @@ internal sealed class LineageQuery(SqliteConnection connection)
             LEFT JOIN executions e ON e.id = v.execution_id
             LEFT JOIN snapshots s ON s.id = v.snapshot_id
             ORDER BY n.depth, v.seq
-            LIMIT $max
+            LIMIT @max
             """, parameters))
         using (var r = command.ExecuteReader())
         {
             while (r.Read())
             {
                 var value = ReadValue(r, 1);
-                values.Add(new LineageValue(value, r.GetInt32(0)));
+                values.Add(new LineageValue(value, Rows.Int(r, 0)));
                 if (value.ExecutionId is not { } executionId || r.IsDBNull(17))
                 {
                     continue;
@@ -81,8 +81,8 @@ internal sealed class LineageQuery(SqliteConnection connection)
 
                 if (!executions.ContainsKey(executionId))
                 {
-                    var execution = new ExecutionRecord(executionId, value.SnapshotId!, r.GetInt32(17), r.GetString(18), Time(r, 19), Time(r, 20), r.GetString(21),
-                        r.IsDBNull(22) ? null : r.GetInt32(22), Str(r, 23), null, Str(r, 24));
+                    var execution = new ExecutionRecord(executionId, value.SnapshotId!, Rows.Int(r, 17), r.GetString(18), Time(r, 19), Time(r, 20), r.GetString(21),
+                        Rows.IntOrNull(r, 22), Str(r, 23), null, Str(r, 24));
                     executions[executionId] = new LineageExecution(execution, value.Pipeline, value.Task, Str(r, 25) ?? value.CodeVersion ?? "");
                 }
 
@@ -108,7 +108,7 @@ internal sealed class LineageQuery(SqliteConnection connection)
         var executionOf = executions.Values.ToDictionary(e => e.Execution.SnapshotId, e => e.Execution.Id, StringComparer.Ordinal);
         foreach (var batch in executionOf.Keys.Chunk(SnapshotBatch))
         {
-            var names = batch.Select((_, i) => $"$s{i}").ToArray();
+            var names = batch.Select((_, i) => $"@s{i}").ToArray();
             using var command = Command($"SELECT snapshot_id, input, position, value_id FROM snapshot_inputs WHERE snapshot_id IN ({string.Join(", ", names)})",
                 batch.Select((id, i) => (names[i], (object)id)).ToArray());
             using var r = command.ExecuteReader();
@@ -117,7 +117,7 @@ internal sealed class LineageQuery(SqliteConnection connection)
                 var input = r.GetString(3);
                 if (known.Contains(input))
                 {
-                    edges.Add(new LineageEdge("used", input, executionOf[r.GetString(0)], r.GetString(1), r.GetInt32(2)));
+                    edges.Add(new LineageEdge("used", input, executionOf[r.GetString(0)], r.GetString(1), Rows.Int(r, 2)));
                 }
             }
         }
@@ -134,11 +134,11 @@ internal sealed class LineageQuery(SqliteConnection connection)
         const string Page = """
             page AS (
                 SELECT e.id, e.snapshot_id, e.finished_at FROM executions e JOIN snapshots s ON s.id = e.snapshot_id
-                WHERE s.pipeline = $p AND ($after IS NULL OR (e.finished_at, e.id) > (SELECT a.finished_at, a.id FROM executions a WHERE a.id = $after))
-                ORDER BY e.finished_at, e.id LIMIT $limit
+                WHERE s.pipeline = @p AND (@after IS NULL OR (e.finished_at, e.id) > (SELECT a.finished_at, a.id FROM executions a WHERE a.id = @after))
+                ORDER BY e.finished_at, e.id LIMIT @limit
             )
             """;
-        var parameters = new (string, object)[] { ("$p", pipeline), ("$after", (object?)after ?? DBNull.Value), ("$limit", limit) };
+        var parameters = new (string, object)[] { ("@p", pipeline), ("@after", (object?)after ?? DBNull.Value), ("@limit", limit) };
         var runs = new List<(ExecutionRecord Execution, string Task, string CodeVersion)>();
         using (var command = Command($"""
             WITH {Page}
@@ -150,8 +150,8 @@ internal sealed class LineageQuery(SqliteConnection connection)
         {
             while (r.Read())
             {
-                runs.Add((new ExecutionRecord(r.GetString(0), r.GetString(1), r.GetInt32(2), r.GetString(3), Time(r, 4), Time(r, 5), r.GetString(6),
-                    r.IsDBNull(7) ? null : r.GetInt32(7), Str(r, 8), Str(r, 9), Str(r, 10)), r.GetString(11), r.GetString(12)));
+                runs.Add((new ExecutionRecord(r.GetString(0), r.GetString(1), Rows.Int(r, 2), r.GetString(3), Time(r, 4), Time(r, 5), r.GetString(6),
+                    Rows.IntOrNull(r, 7), Str(r, 8), Str(r, 9), Str(r, 10)), r.GetString(11), r.GetString(12)));
             }
         }
 
@@ -172,7 +172,7 @@ internal sealed class LineageQuery(SqliteConnection connection)
                     inputs[key] = list = [];
                 }
 
-                list.Add((r.GetString(1), r.GetInt32(2), ReadValue(r, 3)));
+                list.Add((r.GetString(1), Rows.Int(r, 2), ReadValue(r, 3)));
             }
         }
 
@@ -199,28 +199,23 @@ internal sealed class LineageQuery(SqliteConnection connection)
             inputs.GetValueOrDefault(run.Execution.SnapshotId) ?? [], outputs.GetValueOrDefault(run.Execution.Id) ?? [])).ToList();
     }
 
-    private static readonly string[] ValueColumnNames =
-        ["id", "pipeline", "task", "output", "output_index", "sha256", "size", "media_type", "created_at", "revision", "code_version", "snapshot_id", "execution_id", "source_name", "seq", "shadow"];
+    private static string ValueColumns(string alias) => Rows.ValueColumns(alias);
 
-    private static string ValueColumns(string alias) => string.Join(", ", ValueColumnNames.Select(c => $"{alias}.{c}"));
+    private static ValueRecord ReadValue(DbDataReader r, int o) => Rows.Value(r, o);
 
-    private static ValueRecord ReadValue(SqliteDataReader r, int o) => new(r.GetString(o), r.GetString(o + 1), r.GetString(o + 2), r.GetString(o + 3), r.GetInt32(o + 4),
-        r.GetString(o + 5), r.GetInt64(o + 6), r.GetString(o + 7), Time(r, o + 8), r.GetString(o + 9), Str(r, o + 10), Str(r, o + 11), Str(r, o + 12), Str(r, o + 13),
-        r.GetInt64(o + 14), r.GetInt64(o + 15) != 0);
-
-    private SqliteCommand Command(string sql, (string Name, object Value)[] parameters)
+    private DbCommand Command(string sql, (string Name, object Value)[] parameters)
     {
         var command = connection.CreateCommand();
         command.CommandText = sql;
         foreach (var (name, value) in parameters)
         {
-            command.Parameters.AddWithValue(name, value);
+            Rows.Add(command, name, value);
         }
 
         return command;
     }
 
-    private static string? Str(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+    private static string? Str(DbDataReader r, int i) => Rows.Str(r, i);
 
-    private static DateTimeOffset Time(SqliteDataReader r, int i) => DateTimeOffset.ParseExact(r.GetString(i), "O", CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
+    private static DateTimeOffset Time(DbDataReader r, int i) => Rows.Time(r, i);
 }

@@ -1,5 +1,5 @@
 using Koalja.Core.Policies;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace Koalja.Operator.Registry;
 
@@ -7,16 +7,16 @@ namespace Koalja.Operator.Registry;
 /// The router's writes, on its one connection, inside one transaction per batch of commands.
 /// Every insert is idempotent (a retried execution or a replayed drop writes nothing twice).
 /// </summary>
-internal sealed class RegistryWriter(SqliteConnection connection) : IDisposable
+internal sealed class RegistryWriter(Registry registry, DbConnection connection) : IDisposable
 {
-    private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
-    private SqliteTransaction? _transaction;
+    private readonly Dictionary<string, DbCommand> _commands = new(StringComparer.Ordinal);
+    private DbTransaction? _transaction;
 
-    public SqliteConnection Connection => connection;
+    public DbConnection Connection => connection;
 
-    public SqliteTransaction? Transaction => _transaction;
+    public DbTransaction? Transaction => _transaction;
 
-    public void Begin() => _transaction = connection.BeginTransaction(deferred: false);
+    public void Begin() => _transaction = registry.BeginWrite(connection);
 
     public void Commit()
     {
@@ -34,78 +34,78 @@ internal sealed class RegistryWriter(SqliteConnection connection) : IDisposable
 
     public void UpsertPipeline(string name, string revision, string specJson, DateTimeOffset now)
     {
-        Exec("INSERT INTO revisions (hash, pipeline, spec_json, created_at) VALUES ($h, $p, $s, $t) ON CONFLICT (hash) DO NOTHING",
-            ("$h", revision), ("$p", name), ("$s", specJson), ("$t", now));
+        Exec("INSERT INTO revisions (hash, pipeline, spec_json, created_at) VALUES (@h, @p, @s, @t) ON CONFLICT (hash) DO NOTHING",
+            ("@h", revision), ("@p", name), ("@s", specJson), ("@t", now));
         Exec("""
-            INSERT INTO pipelines (name, revision, spec_json, created_at, updated_at) VALUES ($p, $h, $s, $t, $t)
+            INSERT INTO pipelines (name, revision, spec_json, created_at, updated_at) VALUES (@p, @h, @s, @t, @t)
             ON CONFLICT (name) DO UPDATE SET revision = excluded.revision, spec_json = excluded.spec_json,
                 updated_at = CASE WHEN pipelines.revision = excluded.revision THEN pipelines.updated_at ELSE excluded.updated_at END
-            """, ("$p", name), ("$h", revision), ("$s", specJson), ("$t", now));
+            """, ("@p", name), ("@h", revision), ("@s", specJson), ("@t", now));
     }
 
     /// <summary>Returns false when the version was recorded already.</summary>
     public bool InsertCodeVersion(CodeVersionRecord c) => Exec("""
         INSERT INTO code_versions (id, pipeline, task, kind, created_at, base_version, sha256, size, entrypoint, file_name)
-        VALUES ($i, $p, $t, $k, $n, $b, $sha, $size, $e, $f) ON CONFLICT (id) DO NOTHING
-        """, ("$i", c.Id), ("$p", c.Pipeline), ("$t", c.Task), ("$k", c.Kind), ("$n", c.CreatedAt), ("$b", c.BaseVersion), ("$sha", c.Sha256),
-        ("$size", c.Size), ("$e", c.Entrypoint), ("$f", c.FileName)) > 0;
+        VALUES (@i, @p, @t, @k, @n, @b, @sha, @size, @e, @f) ON CONFLICT (id) DO NOTHING
+        """, ("@i", c.Id), ("@p", c.Pipeline), ("@t", c.Task), ("@k", c.Kind), ("@n", c.CreatedAt), ("@b", c.BaseVersion), ("@sha", c.Sha256),
+        ("@size", c.Size), ("@e", c.Entrypoint), ("@f", c.FileName)) > 0;
 
     /// <summary>Makes <paramref name="version"/> the task's current code; the spec's own version clears the row.</summary>
     public void SetActiveCode(string pipeline, string task, string version, string baseVersion, DateTimeOffset now)
     {
         if (version == baseVersion)
         {
-            Exec("DELETE FROM active_code WHERE pipeline = $p AND task = $t", ("$p", pipeline), ("$t", task));
+            Exec("DELETE FROM active_code WHERE pipeline = @p AND task = @t", ("@p", pipeline), ("@t", task));
             return;
         }
 
         Exec("""
-            INSERT INTO active_code (pipeline, task, code_version, base_version, activated_at) VALUES ($p, $t, $v, $b, $n)
+            INSERT INTO active_code (pipeline, task, code_version, base_version, activated_at) VALUES (@p, @t, @v, @b, @n)
             ON CONFLICT (pipeline, task) DO UPDATE SET code_version = excluded.code_version, base_version = excluded.base_version, activated_at = excluded.activated_at
-            """, ("$p", pipeline), ("$t", task), ("$v", version), ("$b", baseVersion), ("$n", now));
+            """, ("@p", pipeline), ("@t", task), ("@v", version), ("@b", baseVersion), ("@n", now));
     }
 
     /// <summary>Records a value; returns its sequence number, or null when a value with this id exists already.</summary>
     public long? InsertValue(ValueRecord v) => Scalar("""
         INSERT INTO annotated_values (id, pipeline, task, output, output_index, sha256, size, media_type, created_at, revision, code_version, snapshot_id, execution_id, source_name, shadow)
-        VALUES ($id, $p, $t, $o, $oi, $sha, $size, $mt, $c, $r, $cv, $s, $e, $sn, $sh) ON CONFLICT (id) DO NOTHING RETURNING seq
-        """, ("$id", v.Id), ("$p", v.Pipeline), ("$t", v.Task), ("$o", v.Output), ("$oi", v.OutputIndex), ("$sha", v.Sha256), ("$size", v.Size),
-        ("$mt", v.MediaType), ("$c", v.CreatedAt), ("$r", v.Revision), ("$cv", v.CodeVersion), ("$s", v.SnapshotId), ("$e", v.ExecutionId), ("$sn", v.SourceName),
-        ("$sh", v.Shadow ? 1 : 0)) is long seq ? seq : null;
+        VALUES (@id, @p, @t, @o, @oi, @sha, @size, @mt, @c, @r, @cv, @s, @e, @sn, @sh) ON CONFLICT (id) DO NOTHING RETURNING seq
+        """, ("@id", v.Id), ("@p", v.Pipeline), ("@t", v.Task), ("@o", v.Output), ("@oi", v.OutputIndex), ("@sha", v.Sha256), ("@size", v.Size),
+        ("@mt", v.MediaType), ("@c", v.CreatedAt), ("@r", v.Revision), ("@cv", v.CodeVersion), ("@s", v.SnapshotId), ("@e", v.ExecutionId), ("@sn", v.SourceName),
+        ("@sh", v.Shadow ? 1 : 0)) is long seq ? seq : null;
 
     public string? FindIngressKey(string pipeline, string task, string key) =>
-        Scalar("SELECT value_id FROM ingress_keys WHERE pipeline = $p AND task = $t AND idempotency_key = $k", ("$p", pipeline), ("$t", task), ("$k", key)) as string;
+        Scalar("SELECT value_id FROM ingress_keys WHERE pipeline = @p AND task = @t AND idempotency_key = @k", ("@p", pipeline), ("@t", task), ("@k", key)) as string;
 
     public void InsertIngressKey(string pipeline, string task, string key, string valueId) =>
-        Exec("INSERT INTO ingress_keys (pipeline, task, idempotency_key, value_id) VALUES ($p, $t, $k, $v) ON CONFLICT DO NOTHING",
-            ("$p", pipeline), ("$t", task), ("$k", key), ("$v", valueId));
+        Exec("INSERT INTO ingress_keys (pipeline, task, idempotency_key, value_id) VALUES (@p, @t, @k, @v) ON CONFLICT DO NOTHING",
+            ("@p", pipeline), ("@t", task), ("@k", key), ("@v", valueId));
 
     public string? FindIngressEvent(string pipeline, string source, string id) =>
-        Scalar("SELECT value_id FROM ingress_events WHERE pipeline = $p AND source = $s AND event_id = $i", ("$p", pipeline), ("$s", source), ("$i", id)) as string;
+        Scalar("SELECT value_id FROM ingress_events WHERE pipeline = @p AND source = @s AND event_id = @i", ("@p", pipeline), ("@s", source), ("@i", id)) as string;
 
     public void InsertIngressEvent(string pipeline, IngressEventRecord e, string valueId, DateTimeOffset now) => Exec("""
-        INSERT INTO ingress_events (pipeline, source, event_id, type, subject, event_time, mode, value_id, received_at) VALUES ($p, $s, $i, $t, $sub, $et, $m, $v, $n)
+        INSERT INTO ingress_events (pipeline, source, event_id, type, subject, event_time, mode, value_id, received_at) VALUES (@p, @s, @i, @t, @sub, @et, @m, @v, @n)
         ON CONFLICT DO NOTHING
-        """, ("$p", pipeline), ("$s", e.Source), ("$i", e.Id), ("$t", e.Type), ("$sub", e.Subject), ("$et", e.Time), ("$m", e.Mode), ("$v", valueId), ("$n", now));
+        """, ("@p", pipeline), ("@s", e.Source), ("@i", e.Id), ("@t", e.Type), ("@sub", e.Subject), ("@et", e.Time), ("@m", e.Mode), ("@v", valueId), ("@n", now));
 
     /// <summary>Returns false when the value is already queued on that input (a replay).</summary>
     public bool InsertLinkEntry(string pipeline, string task, string input, string valueId, string link, long arrival, DateTimeOffset now) => Exec("""
-        INSERT INTO link_entries (pipeline, task, input, value_id, link, arrival, state, enqueued_at) VALUES ($p, $t, $i, $v, $l, $a, 'queued', $n)
+        INSERT INTO link_entries (pipeline, task, input, value_id, link, arrival, state, enqueued_at) VALUES (@p, @t, @i, @v, @l, @a, 'queued', @n)
         ON CONFLICT DO NOTHING
-        """, ("$p", pipeline), ("$t", task), ("$i", input), ("$v", valueId), ("$l", link), ("$a", arrival), ("$n", now)) > 0;
+        """, ("@p", pipeline), ("@t", task), ("@i", input), ("@v", valueId), ("@l", link), ("@a", arrival), ("@n", now)) > 0;
 
     public void SetLinkEntryState(string pipeline, string task, ArrivedValue value, string state, DateTimeOffset now) => Exec("""
-        UPDATE link_entries SET state = $s, consumed_at = CASE WHEN $s = 'consumed' THEN $n ELSE consumed_at END
-        WHERE pipeline = $p AND task = $t AND input = $i AND value_id = $v AND state <> 'consumed'
-        """, ("$s", state), ("$n", now), ("$p", pipeline), ("$t", task), ("$i", value.Input), ("$v", value.ValueId));
+        UPDATE link_entries SET state = @s, consumed_at = CASE WHEN @s = 'consumed' THEN @n ELSE consumed_at END
+        WHERE pipeline = @p AND task = @t AND input = @i AND value_id = @v AND state <> 'consumed'
+        """, ("@s", state), ("@n", now), ("@p", pipeline), ("@t", task), ("@i", value.Input), ("@v", value.ValueId));
 
     /// <summary>Records a snapshot and its ordered inputs; a replay (<paramref name="replayOf"/>) is recorded as a shadow of the original.</summary>
     public void InsertSnapshot(string pipeline, string task, string codeVersion, Snapshot snapshot, DateTimeOffset now, string status = "ready", string? replayOf = null)
     {
         if (Exec("""
-            INSERT INTO snapshots (id, pipeline, task, sequence, code_version, status, created_at, replay_of) VALUES ($id, $p, $t, $s, $c, $st, $n, $r)
+            INSERT INTO snapshots (id, pipeline, task, sequence, code_version, status, created_at, replay_of) VALUES (@id, @p, @t, @s, @c, @st, @n, @r)
             ON CONFLICT (id) DO NOTHING
-            """, ("$id", snapshot.Id), ("$p", pipeline), ("$t", task), ("$s", snapshot.Sequence), ("$c", codeVersion), ("$st", status), ("$n", now), ("$r", replayOf)) == 0)
+            """, ("@id", snapshot.Id), ("@p", pipeline), ("@t", task), ("@s", snapshot.Sequence), ("@c", codeVersion), ("@st", status), ("@n", now), ("@r", replayOf)) == 0)
         {
             return;
         }
@@ -115,31 +115,31 @@ internal sealed class RegistryWriter(SqliteConnection connection) : IDisposable
             for (var i = 0; i < input.Values.Count; i++)
             {
                 var value = input.Values[i];
-                Exec("INSERT INTO snapshot_inputs (snapshot_id, input, position, value_id, arrived_on, arrival) VALUES ($s, $i, $pos, $v, $a, $ar)",
-                    ("$s", snapshot.Id), ("$i", input.Name), ("$pos", i), ("$v", value.ValueId), ("$a", value.Input), ("$ar", value.Arrival));
+                Exec("INSERT INTO snapshot_inputs (snapshot_id, input, position, value_id, arrived_on, arrival) VALUES (@s, @i, @pos, @v, @a, @ar)",
+                    ("@s", snapshot.Id), ("@i", input.Name), ("@pos", i), ("@v", value.ValueId), ("@a", value.Input), ("@ar", value.Arrival));
             }
         }
     }
 
     /// <summary>Makes a replay's shadow values ordinary outputs.</summary>
-    public void PublishShadows(string snapshotId) => Exec("UPDATE annotated_values SET shadow = 0 WHERE snapshot_id = $s AND shadow = 1", ("$s", snapshotId));
+    public void PublishShadows(string snapshotId) => Exec("UPDATE annotated_values SET shadow = 0 WHERE snapshot_id = @s AND shadow = 1", ("@s", snapshotId));
 
     public void RecordAttempt(string snapshotId, bool failed) =>
-        Exec("UPDATE snapshots SET attempts = attempts + 1, failures = failures + $f WHERE id = $id", ("$f", failed ? 1 : 0), ("$id", snapshotId));
+        Exec("UPDATE snapshots SET attempts = attempts + 1, failures = failures + @f WHERE id = @id", ("@f", failed ? 1 : 0), ("@id", snapshotId));
 
     public void FinishSnapshot(string snapshotId, string status, DateTimeOffset now, string from = "ready") =>
-        Exec("UPDATE snapshots SET status = $s, finished_at = $n WHERE id = $id AND status = $from", ("$s", status), ("$n", now), ("$id", snapshotId), ("$from", from));
+        Exec("UPDATE snapshots SET status = @s, finished_at = @n WHERE id = @id AND status = @from", ("@s", status), ("@n", now), ("@id", snapshotId), ("@from", from));
 
     public void InsertExecution(ExecutionRecord e) => Exec("""
         INSERT INTO executions (id, snapshot_id, attempt, worker, started_at, finished_at, status, exit_code, error, stderr_tail, log_sha256)
-        VALUES ($id, $s, $a, $w, $st, $f, $status, $x, $e, $tail, $log) ON CONFLICT (id) DO NOTHING
-        """, ("$id", e.Id), ("$s", e.SnapshotId), ("$a", e.Attempt), ("$w", e.Worker), ("$st", e.StartedAt), ("$f", e.FinishedAt),
-        ("$status", e.Status), ("$x", e.ExitCode), ("$e", e.Error), ("$tail", e.StderrTail), ("$log", e.LogSha256));
+        VALUES (@id, @s, @a, @w, @st, @f, @status, @x, @e, @tail, @log) ON CONFLICT (id) DO NOTHING
+        """, ("@id", e.Id), ("@s", e.SnapshotId), ("@a", e.Attempt), ("@w", e.Worker), ("@st", e.StartedAt), ("@f", e.FinishedAt),
+        ("@status", e.Status), ("@x", e.ExitCode), ("@e", e.Error), ("@tail", e.StderrTail), ("@log", e.LogSha256));
 
     public void InsertDeadLetter(DeadLetterRecord d) => Exec("""
-        INSERT INTO dead_letters (snapshot_id, pipeline, task, reason, stderr_tail, attempts, created_at) VALUES ($s, $p, $t, $r, $tail, $a, $n)
+        INSERT INTO dead_letters (snapshot_id, pipeline, task, reason, stderr_tail, attempts, created_at) VALUES (@s, @p, @t, @r, @tail, @a, @n)
         ON CONFLICT (snapshot_id) DO NOTHING
-        """, ("$s", d.SnapshotId), ("$p", d.Pipeline), ("$t", d.Task), ("$r", d.Reason), ("$tail", d.StderrTail), ("$a", d.Attempts), ("$n", d.CreatedAt));
+        """, ("@s", d.SnapshotId), ("@p", d.Pipeline), ("@t", d.Task), ("@r", d.Reason), ("@tail", d.StderrTail), ("@a", d.Attempts), ("@n", d.CreatedAt));
 
     public void Dispose()
     {
@@ -154,31 +154,26 @@ internal sealed class RegistryWriter(SqliteConnection connection) : IDisposable
 
     private object? Scalar(string sql, params (string Name, object? Value)[] parameters) => Prepare(sql, parameters).ExecuteScalar();
 
-    private SqliteCommand Prepare(string sql, (string Name, object? Value)[] parameters)
+    private DbCommand Prepare(string sql, (string Name, object? Value)[] parameters)
     {
         if (!_commands.TryGetValue(sql, out var command))
         {
             command = connection.CreateCommand();
             command.CommandText = sql;
             command.Transaction = _transaction;
-            foreach (var (name, _) in parameters)
+            foreach (var (name, value) in parameters)
             {
-                command.Parameters.Add(new SqliteParameter { ParameterName = name });
+                Rows.Add(command, name, value);
             }
 
-            command.Prepare();
+            registry.Prepare(command);
             _commands[sql] = command;
         }
 
         command.Transaction = _transaction;
         for (var i = 0; i < parameters.Length; i++)
         {
-            command.Parameters[i].Value = parameters[i].Value switch
-            {
-                null => DBNull.Value,
-                DateTimeOffset time => time.ToUniversalTime().ToString("O"),
-                var v => v,
-            };
+            command.Parameters[i].Value = Rows.ToParameter(parameters[i].Value);
         }
 
         return command;

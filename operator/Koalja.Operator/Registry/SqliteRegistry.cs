@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Microsoft.Data.Sqlite;
 
 namespace Koalja.Operator.Registry;
@@ -6,7 +7,7 @@ namespace Koalja.Operator.Registry;
 /// The registry in one SQLite file (WAL, synchronous=FULL): what the router writes is on disk when a
 /// transaction commits. One connection writes (the router's); readers open their own connections.
 /// </summary>
-public sealed class SqliteRegistry
+public sealed class SqliteRegistry : Registry
 {
     private readonly string _connectionString;
 
@@ -15,13 +16,16 @@ public sealed class SqliteRegistry
         Path = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
         _connectionString = new SqliteConnectionStringBuilder { DataSource = Path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true }.ToString();
-        using var connection = Open();
-        Migrate(connection);
+        Migrate();
     }
 
     public string Path { get; }
 
-    public SqliteConnection Open()
+    public override string Engine => "sqlite";
+
+    public override string Location => Path;
+
+    public override DbConnection Open()
     {
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
@@ -31,56 +35,7 @@ public sealed class SqliteRegistry
         return connection;
     }
 
-    public int SchemaVersion
-    {
-        get
-        {
-            using var connection = Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
-            return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
-        }
-    }
+    internal override DbTransaction BeginWrite(DbConnection connection) => ((SqliteConnection)connection).BeginTransaction(deferred: false);
 
-    private static void Migrate(SqliteConnection connection)
-    {
-        using (var create = connection.CreateCommand())
-        {
-            create.CommandText = "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)";
-            create.ExecuteNonQuery();
-        }
-
-        using var transaction = connection.BeginTransaction();
-        var applied = new HashSet<int>();
-        using (var read = connection.CreateCommand())
-        {
-            read.Transaction = transaction;
-            read.CommandText = "SELECT version FROM schema_migrations";
-            using var reader = read.ExecuteReader();
-            while (reader.Read())
-            {
-                applied.Add(reader.GetInt32(0));
-            }
-        }
-
-        var newest = Migrations.All.Max(m => m.Version);
-        if (applied.Count > 0 && applied.Max() > newest)
-        {
-            throw new InvalidOperationException(
-                $"The registry has schema version {applied.Max()}, newer than this Koalja knows ({newest}); use a newer Koalja with this data directory.");
-        }
-
-        foreach (var (version, name, sql) in Migrations.All.Where(m => !applied.Contains(m.Version)).OrderBy(m => m.Version))
-        {
-            using var migrate = connection.CreateCommand();
-            migrate.Transaction = transaction;
-            migrate.CommandText = sql + "\nINSERT INTO schema_migrations (version, name, applied_at) VALUES ($v, $n, $t);";
-            migrate.Parameters.AddWithValue("$v", version);
-            migrate.Parameters.AddWithValue("$n", name);
-            migrate.Parameters.AddWithValue("$t", DateTimeOffset.UtcNow.ToString("O"));
-            migrate.ExecuteNonQuery();
-        }
-
-        transaction.Commit();
-    }
+    internal override void Prepare(DbCommand command) => command.Prepare();
 }

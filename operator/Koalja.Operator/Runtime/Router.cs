@@ -18,7 +18,7 @@ namespace Koalja.Operator.Runtime;
 /// </summary>
 public sealed partial class Router : IAsyncDisposable
 {
-    private readonly SqliteRegistry _registry;
+    private readonly Registry.Registry _registry;
     private readonly ITaskRunner _runner;
     private readonly RuntimeOptions _options;
     private readonly TimeProvider _time;
@@ -30,7 +30,7 @@ public sealed partial class Router : IAsyncDisposable
     private Task? _loop;
     private int _disposed;
 
-    public Router(SqliteRegistry registry, ITaskRunner runner, RuntimeOptions options, TimeProvider time, ILogger<Router> log)
+    public Router(Registry.Registry registry, ITaskRunner runner, RuntimeOptions options, TimeProvider time, ILogger<Router> log)
     {
         _registry = registry;
         _runner = runner;
@@ -44,12 +44,12 @@ public sealed partial class Router : IAsyncDisposable
 
     internal IReadOnlyDictionary<string, PipelineRuntime> Pipelines => _pipelines;
 
-    public SqliteRegistry Registry => _registry;
+    public Registry.Registry Registry => _registry;
 
     /// <summary>Registers the pipelines, rebuilds their state from the registry, and starts dispatching.</summary>
     public void Start(IEnumerable<Pipeline> pipelines)
     {
-        _writer = new RegistryWriter(_registry.Open());
+        _writer = new RegistryWriter(_registry, _registry.Open());
         var now = _time.GetUtcNow();
         var resume = new List<(PipelineRuntime, string, TaskInvocation)>();
         _writer.Begin();
