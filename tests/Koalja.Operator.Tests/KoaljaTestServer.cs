@@ -38,7 +38,7 @@ internal sealed class KoaljaTestServer : IAsyncDisposable
         return result.Pipelines.Single().Pipeline;
     }
 
-    public static async Task<KoaljaTestServer> StartAsync(Pipeline pipeline, RuntimeOptions? runtime = null, string? data = null)
+    public static async Task<KoaljaTestServer> StartAsync(Pipeline pipeline, RuntimeOptions? runtime = null, string? data = null, string? registry = null, string? storage = null)
     {
         var ownsData = data is null;
         data ??= Directory.CreateTempSubdirectory("koalja-it-").FullName;
@@ -46,6 +46,8 @@ internal sealed class KoaljaTestServer : IAsyncDisposable
         {
             DataDirectory = data,
             Runtime = runtime ?? new RuntimeOptions { RetryDelay = TimeSpan.FromMilliseconds(50), CommandTimeout = TimeSpan.FromSeconds(30) },
+            Registry = registry,
+            Storage = storage,
         }, [pipeline]);
         return new KoaljaTestServer(server, data, ownsData);
     }

@@ -1,7 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using Koalja.Operator.Hosting;
-using Koalja.Operator.Registry;
 
 namespace Koalja.Operator.Tests;
 
@@ -10,34 +9,6 @@ public sealed class RegistryAndHostingTests : IDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("koalja-registry-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    [Fact]
-    public void MigrationsAreAppliedOnceAndAreRecorded()
-    {
-        var path = Path.Combine(_dir, "registry.db");
-
-        var first = new SqliteRegistry(path);
-        var again = new SqliteRegistry(path);
-
-        Assert.Equal(Migrations.All.Max(m => m.Version), first.SchemaVersion);
-        Assert.Equal(first.SchemaVersion, again.SchemaVersion);
-    }
-
-    [Fact]
-    public void ARegistryFromANewerKoaljaIsRefusedWithAClearMessage()
-    {
-        var path = Path.Combine(_dir, "registry.db");
-        var registry = new SqliteRegistry(path);
-        using (var connection = registry.Open())
-        using (var command = connection.CreateCommand())
-        {
-            command.CommandText = "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 'now')";
-            command.ExecuteNonQuery();
-        }
-
-        var error = Assert.Throws<InvalidOperationException>(() => new SqliteRegistry(path));
-        Assert.Contains("schema version 999", error.Message, StringComparison.Ordinal);
-    }
 
     [Fact]
     public async Task SeveralPipelinesAreServedAtOnce()

@@ -2,7 +2,6 @@ using Koalja.Core.Spec;
 using Koalja.Core.Storage;
 using Koalja.Operator.Api;
 using Koalja.Operator.Events;
-using Koalja.Operator.Registry;
 using Koalja.Operator.Runtime;
 using Koalja.Tasks;
 using Microsoft.AspNetCore.Builder;
@@ -49,6 +48,7 @@ public sealed class LocalServer : IAsyncDisposable
     public static async Task<LocalServer> StartAsync(LocalServerOptions options, IReadOnlyList<Pipeline> pipelines, Action<ILoggingBuilder>? logging = null, CancellationToken cancellationToken = default)
     {
         var data = new DataDirectory(options.DataDirectory);
+        var owned = new List<object>(); // what a failed start must dispose again
         try
         {
             data.Lock();
@@ -70,7 +70,8 @@ public sealed class LocalServer : IAsyncDisposable
                 k.Listen(options.ListenAddress, options.Port);
             });
             var store = new LocalArtifactStore(data.BlobsPath);
-            var registry = new SqliteRegistry(data.RegistryPath);
+            var registry = RegistrySettings.Open(options.Registry, options.Environment, data.RegistryPath);
+            owned.Add(registry);
             var runtimeOptions = options.Runtime;
             builder.Services.AddSingleton<IArtifactStore>(store);
             builder.Services.AddSingleton(runtimeOptions);
@@ -84,6 +85,7 @@ public sealed class LocalServer : IAsyncDisposable
                 CommandTimeout = runtimeOptions.CommandTimeout,
                 ContentUrl = id => publicUrl is null ? null : ValueRecordEvents.ContentUrl(publicUrl, id),
             }, TimeProvider.System);
+            owned.Add(taskRuntime);
             builder.Services.AddSingleton<ITaskRunner>(taskRuntime);
             builder.Services.AddSingleton(_ => new DataRefFetcher(runtimeOptions.DataRefTimeout));
             builder.Services.AddSingleton<EventIngress>();
@@ -94,6 +96,7 @@ public sealed class LocalServer : IAsyncDisposable
             var keys = data.LoadOrCreateKeys();
             var loopbackOnly = System.Net.IPAddress.IsLoopback(options.ListenAddress);
             var app = builder.Build();
+            owned.Insert(0, app);
             app.UseKoaljaSecurity(new ApiSecurityOptions(keys, loopbackOnly, AllowedHosts(options)));
             app.MapKoaljaApi();
             var router = app.Services.GetRequiredService<Router>();
@@ -107,6 +110,15 @@ public sealed class LocalServer : IAsyncDisposable
         }
         catch
         {
+            foreach (var resource in owned)
+            {
+                switch (resource)
+                {
+                    case IAsyncDisposable asyncDisposable: await asyncDisposable.DisposeAsync(); break;
+                    case IDisposable disposable: disposable.Dispose(); break;
+                }
+            }
+
             data.Dispose();
             throw;
         }
@@ -143,6 +155,7 @@ public sealed class LocalServer : IAsyncDisposable
         await _app.StopAsync();
         await Router.DisposeAsync();
         await _app.DisposeAsync();
+        (Router.Registry as IDisposable)?.Dispose();
         _tasks.Dispose();
         _data.Dispose();
     }

@@ -21,4 +21,13 @@ public sealed record LocalServerOptions
     public IReadOnlyList<string> AllowedHosts { get; init; } = [];
 
     public RuntimeOptions Runtime { get; init; } = new();
+
+    /// <summary>The registry (<see cref="RegistrySettings"/>): null means <c>KOALJA_REGISTRY</c>, else SQLite in the data directory.</summary>
+    public string? Registry { get; init; }
+
+    /// <summary>Where values are stored (<c>StorageSettings</c>): null means <c>STORAGETYPE</c> and its variables, else the data directory.</summary>
+    public string? Storage { get; init; }
+
+    /// <summary>Reads environment variables (tests pass their own).</summary>
+    public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
 }

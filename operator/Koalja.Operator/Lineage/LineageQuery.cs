@@ -134,7 +134,7 @@ internal sealed class LineageQuery(DbConnection connection)
         const string Page = """
             page AS (
                 SELECT e.id, e.snapshot_id, e.finished_at FROM executions e JOIN snapshots s ON s.id = e.snapshot_id
-                WHERE s.pipeline = @p AND (@after IS NULL OR (e.finished_at, e.id) > (SELECT a.finished_at, a.id FROM executions a WHERE a.id = @after))
+                WHERE s.pipeline = @p AND (CAST(@after AS TEXT) IS NULL OR (e.finished_at, e.id) > (SELECT a.finished_at, a.id FROM executions a WHERE a.id = @after))
                 ORDER BY e.finished_at, e.id LIMIT @limit
             )
             """;

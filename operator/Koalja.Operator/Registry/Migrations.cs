@@ -150,5 +150,15 @@ internal static class Migrations
             );
             CREATE INDEX ix_ingress_events_value ON ingress_events (value_id);
             """),
+        (4, "pipeline leases", """
+            CREATE TABLE pipeline_leases (
+                pipeline TEXT PRIMARY KEY,
+                owner TEXT NOT NULL,
+                host TEXT NOT NULL,
+                pid INTEGER NOT NULL,
+                acquired_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL
+            );
+            """),
     ];
 }

@@ -48,7 +48,8 @@ internal sealed class RegistryReader(DbConnection connection, DbTransaction? tra
     public List<ValueRecord> Values(string pipeline, string? task, string? output, long after, int limit, string? codeVersion = null, bool shadow = false) =>
         Query($"""
             SELECT {ValueColumns} FROM annotated_values
-            WHERE pipeline = @p AND (@t IS NULL OR task = @t) AND (@o IS NULL OR output = @o) AND (@cv IS NULL OR code_version = @cv)
+            -- CAST: PostgreSQL must know the type of a parameter that may be NULL
+            WHERE pipeline = @p AND (CAST(@t AS TEXT) IS NULL OR task = @t) AND (CAST(@o AS TEXT) IS NULL OR output = @o) AND (CAST(@cv AS TEXT) IS NULL OR code_version = @cv)
                 AND shadow = @sh AND seq > @after
             ORDER BY seq LIMIT @limit
             """, ReadValue, ("@p", pipeline), ("@t", task), ("@o", output), ("@cv", codeVersion), ("@sh", shadow ? 1 : 0), ("@after", after), ("@limit", limit));

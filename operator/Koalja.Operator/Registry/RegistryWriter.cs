@@ -80,6 +80,28 @@ internal sealed class RegistryWriter(Registry registry, DbConnection connection)
         Exec("INSERT INTO ingress_keys (pipeline, task, idempotency_key, value_id) VALUES (@p, @t, @k, @v) ON CONFLICT DO NOTHING",
             ("@p", pipeline), ("@t", task), ("@k", key), ("@v", valueId));
 
+    public PipelineLease? Lease(string pipeline)
+    {
+        using var reader = Prepare("SELECT pipeline, owner, host, pid, acquired_at, expires_at FROM pipeline_leases WHERE pipeline = @p", [("@p", pipeline)]).ExecuteReader();
+        return reader.Read()
+            ? new PipelineLease(reader.GetString(0), reader.GetString(1), reader.GetString(2), Rows.Int(reader, 3), Rows.Time(reader, 4), Rows.Time(reader, 5))
+            : null;
+    }
+
+    /// <summary>Takes or renews a lease when the pipeline is free, already ours, expired, or held by <paramref name="staleOwner"/>; false when it is another's.</summary>
+    public bool TakeLease(PipelineLease lease, string staleOwner) => Exec("""
+        INSERT INTO pipeline_leases (pipeline, owner, host, pid, acquired_at, expires_at) VALUES (@p, @o, @h, @pid, @a, @e)
+        ON CONFLICT (pipeline) DO UPDATE SET owner = excluded.owner, host = excluded.host, pid = excluded.pid,
+            acquired_at = CASE WHEN pipeline_leases.owner = excluded.owner THEN pipeline_leases.acquired_at ELSE excluded.acquired_at END, expires_at = excluded.expires_at
+        WHERE pipeline_leases.owner = excluded.owner OR pipeline_leases.expires_at < excluded.acquired_at OR pipeline_leases.owner = @stale
+        """, ("@p", lease.Pipeline), ("@o", lease.Owner), ("@h", lease.Host), ("@pid", lease.Pid), ("@a", lease.AcquiredAt), ("@e", lease.ExpiresAt), ("@stale", staleOwner)) > 0;
+
+    /// <summary>Extends this holder's leases; returns how many it still holds.</summary>
+    public int RenewLeases(string owner, DateTimeOffset expires) =>
+        Exec("UPDATE pipeline_leases SET expires_at = @e WHERE owner = @o", ("@e", expires), ("@o", owner));
+
+    public void ReleaseLeases(string owner) => Exec("DELETE FROM pipeline_leases WHERE owner = @o", ("@o", owner));
+
     public string? FindIngressEvent(string pipeline, string source, string id) =>
         Scalar("SELECT value_id FROM ingress_events WHERE pipeline = @p AND source = @s AND event_id = @i", ("@p", pipeline), ("@s", source), ("@i", id)) as string;
 

@@ -26,7 +26,9 @@ public sealed partial class Router : IAsyncDisposable
     private readonly Channel<RouterCommand> _commands = Channel.CreateUnbounded<RouterCommand>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Dictionary<string, PipelineRuntime> _pipelines = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
+    private readonly LeaseHolder _holder = LeaseHolder.ThisProcess();
     private RegistryWriter? _writer;
+    private ITimer? _renewal;
     private Task? _loop;
     private int _disposed;
 
@@ -53,6 +55,19 @@ public sealed partial class Router : IAsyncDisposable
         var now = _time.GetUtcNow();
         var resume = new List<(PipelineRuntime, string, TaskInvocation)>();
         _writer.Begin();
+        try
+        {
+            foreach (var pipeline in pipelines)
+            {
+                PipelineLeases.Acquire(_writer, pipeline.Name, _holder, now, _options.LeaseTtl);
+            }
+        }
+        catch
+        {
+            _writer.Rollback();
+            throw;
+        }
+
         foreach (var pipeline in pipelines)
         {
             var runtime = new PipelineRuntime(pipeline);
@@ -92,6 +107,7 @@ public sealed partial class Router : IAsyncDisposable
         }
 
         _loop = Task.Run(LoopAsync);
+        _renewal = _time.CreateTimer(_ => Post(new RenewLeasesCommand()), null, _options.LeaseTtl / 3, _options.LeaseTtl / 3);
     }
 
     /// <summary>
@@ -168,6 +184,11 @@ public sealed partial class Router : IAsyncDisposable
             return;
         }
 
+        if (_renewal is not null)
+        {
+            await _renewal.DisposeAsync();
+        }
+
         _commands.Writer.TryComplete();
         await _stopping.CancelAsync();
         foreach (var dispatcher in _pipelines.Values.SelectMany(p => p.Dispatchers.Values))
@@ -180,8 +201,23 @@ public sealed partial class Router : IAsyncDisposable
             await _loop;
         }
 
-        _writer?.Connection.Dispose();
-        _writer?.Dispose();
+        if (_writer is not null)
+        {
+            try
+            {
+                _writer.Begin();
+                _writer.ReleaseLeases(_holder.Id);
+                _writer.Commit();
+            }
+            catch (System.Data.Common.DbException e)
+            {
+                LogLeaseRelease(e); // the leases expire by themselves
+            }
+
+            _writer.Connection.Dispose();
+            _writer.Dispose();
+        }
+
         foreach (var assembler in _pipelines.Values.SelectMany(p => p.Assemblers.Values))
         {
             assembler.Dispose();
@@ -262,6 +298,14 @@ public sealed partial class Router : IAsyncDisposable
                 break;
             case ReplayCommand replay:
                 ApplyReplay(replay, effects);
+                break;
+            case RenewLeasesCommand:
+                var held = _writer!.RenewLeases(_holder.Id, _time.GetUtcNow() + _options.LeaseTtl);
+                if (held < _pipelines.Count)
+                {
+                    LogLeaseLost(_pipelines.Count - held);
+                }
+
                 break;
         }
     }
@@ -522,6 +566,12 @@ public sealed partial class Router : IAsyncDisposable
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "{Count} pipeline lease(s) of this process were taken by another process (this one was paused longer than the lease); two processes may now route the same pipeline: stop one")]
+    private partial void LogLeaseLost(int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not give back the pipeline leases; they expire by themselves")]
+    private partial void LogLeaseRelease(Exception error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Pipeline}/{Task}: the task's spec changed, so its dropped code {Version} is no longer current; the executor of the pipeline file runs")]
     private partial void LogDroppedCodeRetired(string pipeline, string task, string version);

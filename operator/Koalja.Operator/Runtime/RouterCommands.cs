@@ -60,6 +60,14 @@ internal sealed record ReplayCommand(PipelineRuntime Runtime, string Task, strin
     public override void Fail(Exception error) => Completion.TrySetException(error);
 }
 
+/// <summary>Extends this process's pipeline leases (posted by a timer).</summary>
+internal sealed record RenewLeasesCommand : RouterCommand
+{
+    public override void Fail(Exception error)
+    {
+    }
+}
+
 /// <summary>What happens to a snapshot after an execution.</summary>
 internal enum FinishDecision
 {

@@ -32,6 +32,9 @@ public sealed record RuntimeOptions
     /// <summary>An execution running longer is killed and counts as a failed attempt.</summary>
     public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>How long a pipeline's lease lasts without renewal (the router renews it every third of that).</summary>
+    public TimeSpan LeaseTtl { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Most commands written in one registry transaction.</summary>
     public int MaxBatch { get; init; } = 256;
 

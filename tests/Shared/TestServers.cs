@@ -1,0 +1,89 @@
+using System.Diagnostics;
+
+namespace Koalja.Testing;
+
+/// <summary>
+/// The real servers the tests use (PostgreSQL, an S3 server, Azurite). <c>./run-tests</c> starts them once
+/// (tests/servers/up) and passes their addresses in <c>KOALJA_TEST_*</c> environment variables; a test run without
+/// them (plain <c>dotnet test</c>) starts its own with the same scripts, on free ports, and stops them by PID when
+/// the test process exits. A server that cannot be started fails the test with the script's message.
+/// </summary>
+internal static class TestServers
+{
+    private static readonly Dictionary<string, Lazy<Dictionary<string, string>>> Started = new(StringComparer.Ordinal);
+
+    /// <summary><c>postgres://postgres@127.0.0.1:PORT/postgres</c> (trust authentication).</summary>
+    public static string Postgres => Setting("postgres", "KOALJA_TEST_POSTGRES");
+
+    /// <summary>A setting of the S3 server (Ceph RADOS Gateway): KOALJA_TEST_S3_ENDPOINT, _ACCESS_KEY, _SECRET_KEY.</summary>
+    public static string S3(string name) => Setting("rgw", "KOALJA_TEST_S3_" + name);
+
+    /// <summary>The Azurite connection string (KOALJA_TEST_AZURE).</summary>
+    public static string Azure => Setting("azurite", "KOALJA_TEST_AZURE");
+
+    private static string Setting(string server, string variable)
+    {
+        if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value)
+        {
+            return value;
+        }
+
+        Lazy<Dictionary<string, string>> lazy;
+        lock (Started)
+        {
+            if (!Started.TryGetValue(server, out lazy!))
+            {
+                Started[server] = lazy = new Lazy<Dictionary<string, string>>(() => Start(server));
+            }
+        }
+
+        return lazy.Value.TryGetValue(variable, out var started) ? started
+            : throw new InvalidOperationException($"tests/servers/{server} started but did not give {variable}.");
+    }
+
+    private static Dictionary<string, string> Start(string server)
+    {
+        var dir = Directory.CreateTempSubdirectory($"koalja-{server}-").FullName;
+        var script = Path.Combine(Repository.Root, "tests", "servers", server);
+        var (code, output) = Run(script, "start", dir);
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"Could not start the test server {server} ({script} start {dir}, exit {code}):\n{output}\n"
+                + "Start the servers with tests/servers/up, or run the tests with ./run-tests, which does.");
+        }
+
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            Run(script, "stop", dir);
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        };
+        return File.ReadAllLines(Path.Combine(dir, "env")).Where(l => l.Contains('=', StringComparison.Ordinal))
+            .ToDictionary(l => l[..l.IndexOf('=', StringComparison.Ordinal)], l => l[(l.IndexOf('=', StringComparison.Ordinal) + 1)..], StringComparer.Ordinal);
+    }
+
+    private static (int Code, string Output) Run(string script, string command, string dir)
+    {
+        var start = new ProcessStartInfo(script) { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(command);
+        start.ArgumentList.Add(dir);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
+        {
+            process.Kill(entireProcessTree: true);
+            return (-1, "timed out after 10 minutes");
+        }
+
+        return (process.ExitCode, stdout.Result + stderr.Result);
+    }
+}
