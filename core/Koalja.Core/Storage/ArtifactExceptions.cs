@@ -11,7 +11,7 @@ public sealed class ArtifactTooLargeException(long limit) : Exception($"The cont
 }
 
 /// <summary>Stored content no longer matches its address (disk corruption, tampering).</summary>
-public sealed class ArtifactCorruptException(string sha256, string actual) : Exception($"Content stored under sha256:{sha256} hashes to {actual}.")
+public sealed class ArtifactCorruptException(string sha256, string problem) : Exception($"Content stored under sha256:{sha256} is corrupt: {problem}.")
 {
     public string Sha256 { get; } = sha256;
 }

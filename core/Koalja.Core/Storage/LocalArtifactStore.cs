@@ -87,7 +87,8 @@ public sealed partial class LocalArtifactStore : IArtifactStore
         var path = PathOf(sha256);
         try
         {
-            return Task.FromResult<Stream>(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.Asynchronous | FileOptions.SequentialScan));
+            var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            return Task.FromResult<Stream>(new VerifyingReadStream(file, sha256, file.Length));
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -99,29 +100,19 @@ public sealed partial class LocalArtifactStore : IArtifactStore
 
     public async Task MaterializeAsync(string sha256, string destination, CancellationToken cancellationToken = default)
     {
-        var source = PathOf(sha256);
-        if (!File.Exists(source))
-        {
-            throw new ArtifactNotFoundException(sha256);
-        }
-
         // A copy, not a hard link: a command that appends to its input in place would otherwise change
-        // the stored content (and permissions do not stop root).
+        // the stored content (and permissions do not stop root). The copy is checked against the address.
+        await using var input = await OpenReadAsync(sha256, cancellationToken);
         Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
-        await using var input = File.OpenRead(source);
         await using var output = File.Create(destination);
-        await input.CopyToAsync(output, cancellationToken);
+        await input.CopyToAsync(output, BufferSize, cancellationToken);
     }
 
     /// <summary>Recomputes the hash of stored content and throws when it no longer matches.</summary>
     public async Task VerifyAsync(string sha256, CancellationToken cancellationToken = default)
     {
         await using var stream = await OpenReadAsync(sha256, cancellationToken);
-        var actual = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken));
-        if (actual != sha256)
-        {
-            throw new ArtifactCorruptException(sha256, actual);
-        }
+        await stream.CopyToAsync(Stream.Null, BufferSize, cancellationToken);
     }
 
     public string PathOf(string sha256)
