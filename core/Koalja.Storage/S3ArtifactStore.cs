@@ -88,7 +88,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
         }
         catch (AmazonS3Exception e) when (e.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.Unauthorized)
         {
-            throw new StorageUnavailableException($"{Server} refused the credentials for bucket '{_options.Bucket}' ({e.ErrorCode}: {e.Message}); check the access key and secret (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)");
+            throw new StorageUnavailableException($"{Server} refused the credentials for bucket '{_options.Bucket}' ({e.ErrorCode}: {e.Message}); check the access key and secret (S3_ACCESS_KEY and S3_SECRET_KEY, or the AWS credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, profiles)");
         }
         catch (Exception e) when (e is AmazonServiceException or HttpRequestException or AmazonClientException)
         {

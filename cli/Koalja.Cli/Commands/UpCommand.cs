@@ -26,10 +26,12 @@ internal static class UpCommand
         var maxEvent = new Option<long>("--max-event") { Description = "Largest structured-mode or batch CloudEvents request in bytes", DefaultValueFactory = _ => 1L << 20 };
         var verbose = new Option<bool>("--verbose") { Description = "Log every execution" };
         var listen = new Option<string>("--listen") { Description = "Address to listen on; anything but loopback makes every request need a key", DefaultValueFactory = _ => "127.0.0.1" };
+        var storage = new Option<string?>("--storage") { Description = "Where values are stored: local:PATH, s3://BUCKET/PREFIX?endpoint=URL, azblob://CONTAINER/PREFIX (default: STORAGETYPE, else the data directory)" };
+        var registry = new Option<string?>("--registry") { Description = "The registry: postgres://USER:PASSWORD@HOST:PORT/DATABASE or sqlite:PATH (default: KOALJA_REGISTRY, else SQLite in the data directory)" };
         var allowHost = new Option<string[]>("--allow-host") { Description = "A host name the server answers to besides localhost and its addresses", AllowMultipleArgumentsPerToken = false };
         var command = new Command("up", "Run pipelines on this machine, with an HTTP API on 127.0.0.1")
         {
-            files, port, data, attempts, retryDelay, slots, timeout, maxDrop, maxEvent, verbose, listen, allowHost,
+            files, port, data, attempts, retryDelay, slots, timeout, maxDrop, maxEvent, verbose, listen, allowHost, storage, registry,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -55,6 +57,8 @@ internal static class UpCommand
                 Runtime = runtime,
                 ListenAddress = address,
                 AllowedHosts = parse.GetValue(allowHost) ?? [],
+                Storage = parse.GetValue(storage),
+                Registry = parse.GetValue(registry),
             };
             return await RunAsync(parse.GetValue(files)!, options, parse.GetValue(verbose), stdout, stderr, cancellationToken);
         });
@@ -104,7 +108,8 @@ internal static class UpCommand
                 .SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning)
                 .AddFilter("Microsoft", LogLevel.Warning), cancellationToken);
         }
-        catch (Exception e) when (e is InvalidOperationException or IOException or System.Net.Sockets.SocketException)
+        catch (Exception e) when (e is InvalidOperationException or IOException or System.Net.Sockets.SocketException
+            or BackendException or Storage.StorageConfigurationException or Storage.StorageUnavailableException)
         {
             stderr.WriteLine($"koalja: {e.Message}");
             return 1;
@@ -143,6 +148,7 @@ internal static class UpCommand
                 }
             }
 
+            stdout.WriteLine($"Values stored in {Shown(Describe(server.Store))}; registry: {Shown(server.Router.Registry.Location)} ({server.Router.Registry.Engine}).");
             stdout.WriteLine($"API keys in {keysShown}: the admin key drops code, the function key drops data{(loopback ? " (not needed on 127.0.0.1)" : "")}; the koalja CLI sends them itself.");
             stdout.WriteLine("Press Ctrl+C to stop.");
             stdout.Flush();
@@ -164,6 +170,19 @@ internal static class UpCommand
         using var registration = cancellationToken.Register(() => stop.TrySetResult());
         await stop.Task;
     }
+
+    /// <summary>A path under the working directory as ./relative; anything else as it is.</summary>
+    private static string Shown(string location) =>
+        Path.IsPathFullyQualified(location) && Path.GetRelativePath(Environment.CurrentDirectory, location) is var relative && !relative.StartsWith("..", StringComparison.Ordinal)
+            ? "./" + relative : location;
+
+    private static string Describe(Core.Storage.IArtifactStore store) => store switch
+    {
+        Storage.S3ArtifactStore s3 => s3.Describe,
+        Storage.BlobArtifactStore blob => blob.Describe,
+        Core.Storage.LocalArtifactStore local => local.Root,
+        _ => store.GetType().Name,
+    };
 
     private static string Version => typeof(UpCommand).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}" : "0.1";
 }

@@ -3,6 +3,7 @@ using Koalja.Core.Storage;
 using Koalja.Operator.Api;
 using Koalja.Operator.Events;
 using Koalja.Operator.Runtime;
+using Koalja.Storage;
 using Koalja.Tasks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -24,9 +25,10 @@ public sealed class LocalServer : IAsyncDisposable
 
     private readonly TaskRuntime _tasks;
 
-    private LocalServer(WebApplication app, DataDirectory data, Router router, Uri url, ApiKeys keys, TaskRuntime tasks)
+    private LocalServer(WebApplication app, DataDirectory data, Router router, Uri url, ApiKeys keys, TaskRuntime tasks, IArtifactStore store)
     {
         _tasks = tasks;
+        Store = store;
         _app = app;
         _data = data;
         Router = router;
@@ -42,6 +44,9 @@ public sealed class LocalServer : IAsyncDisposable
     public string KeysFile => _data.KeysFile;
 
     public Router Router { get; }
+
+    /// <summary>Where values are stored (the data directory, S3 or Azure Blob).</summary>
+    public IArtifactStore Store { get; }
 
     public string DataRoot => _data.Root;
 
@@ -69,7 +74,8 @@ public sealed class LocalServer : IAsyncDisposable
                 k.Limits.MaxRequestBodySize = null; // drops enforce their own limit while streaming
                 k.Listen(options.ListenAddress, options.Port);
             });
-            var store = new LocalArtifactStore(data.BlobsPath);
+            var store = await StorageSettings.OpenAsync(options.Storage, options.Environment, data.BlobsPath, cancellationToken);
+            owned.Add(store);
             var registry = RegistrySettings.Open(options.Registry, options.Environment, data.RegistryPath);
             owned.Add(registry);
             var runtimeOptions = options.Runtime;
@@ -106,7 +112,7 @@ public sealed class LocalServer : IAsyncDisposable
             var url = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
             publicUrl = url;
             data.WriteServer(url);
-            return new LocalServer(app, data, router, url, keys, taskRuntime);
+            return new LocalServer(app, data, router, url, keys, taskRuntime, store);
         }
         catch
         {
@@ -156,6 +162,7 @@ public sealed class LocalServer : IAsyncDisposable
         await Router.DisposeAsync();
         await _app.DisposeAsync();
         (Router.Registry as IDisposable)?.Dispose();
+        (Store as IDisposable)?.Dispose();
         _tasks.Dispose();
         _data.Dispose();
     }
