@@ -15,9 +15,13 @@ public sealed class CrashTests : IDisposable
     private const int Files = 200;
     private readonly string _data = Directory.CreateTempSubdirectory("koalja-crash-").FullName;
     private readonly List<Process> _processes = [];
+    private readonly List<string> _backendArgs = [];
+    private readonly Dictionary<string, string> _environment = [];
+    private PostgresDatabase? _database;
 
     public void Dispose()
     {
+        _database?.Dispose();
         foreach (var process in _processes.Where(p => !p.HasExited))
         {
             process.Kill(entireProcessTree: true);
@@ -26,9 +30,19 @@ public sealed class CrashTests : IDisposable
         Directory.Delete(_data, recursive: true);
     }
 
-    [Fact]
-    public async Task AfterAKillMidWayEveryDropEndsInExactlyOneFinalOutputWithCompleteLineage()
+    [Theory]
+    [InlineData("local")]
+    [InlineData("s3+postgres")]
+    public async Task AfterAKillMidWayEveryDropEndsInExactlyOneFinalOutputWithCompleteLineage(string backends)
     {
+        if (backends == "s3+postgres")
+        {
+            _database = new PostgresDatabase();
+            _backendArgs.AddRange(["--registry", _database.Url, "--storage", $"s3://{await S3Bucket.EnsureAsync()}/crash-{Guid.NewGuid():N}?endpoint={Testing.TestServers.S3("ENDPOINT")}"]);
+            _environment["S3_ACCESS_KEY"] = Testing.TestServers.S3("ACCESS_KEY");
+            _environment["S3_SECRET_KEY"] = Testing.TestServers.S3("SECRET_KEY");
+        }
+
         var first = await StartAsync();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         var acknowledged = 0;
@@ -77,6 +91,14 @@ public sealed class CrashTests : IDisposable
 
         Assert.Equal(Files, drops.Count);
         second.Process.Kill();
+        if (_database is not null)
+        {
+            // it really was the PostgreSQL registry that kept them
+            using var connection = new Npgsql.NpgsqlConnection(_database.ConnectionString);
+            connection.Open();
+            using var command = new Npgsql.NpgsqlCommand("SELECT COUNT(*) FROM annotated_values WHERE pipeline = 'linecount'", connection);
+            Assert.Equal(3L * Files, (long)command.ExecuteScalar()!);
+        }
     }
 
     private static async Task DropAsync(HttpClient http, string url, int i)
@@ -122,21 +144,27 @@ public sealed class CrashTests : IDisposable
         var serverFile = Path.Combine(_data, "server.json");
         File.Delete(serverFile);
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = root };
-        foreach (var arg in new[] { cli, "up", Path.Combine(root, "examples", "linecount.yaml"), "--data", _data, "--retry-delay", "0.05" })
+        foreach (var arg in new[] { cli, "up", Path.Combine(root, "examples", "linecount.yaml"), "--data", _data, "--retry-delay", "0.05" }.Concat(_backendArgs))
         {
             start.ArgumentList.Add(arg);
+        }
+
+        foreach (var (name, value) in _environment)
+        {
+            start.Environment[name] = value;
         }
 
         var process = Process.Start(start)!;
         _processes.Add(process);
         process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var deadline = DateTime.UtcNow.AddSeconds(60);
+        var errors = new StringBuilder();
+        process.ErrorDataReceived += (_, e) => { lock (errors) { errors.AppendLine(e.Data); } };
         while (!File.Exists(serverFile))
         {
-            Assert.False(process.HasExited, "koalja up exited");
+            Assert.False(process.HasExited, "koalja up exited: " + errors);
             Assert.True(DateTime.UtcNow < deadline, "koalja up did not start");
             await Task.Delay(50);
         }
