@@ -9,46 +9,51 @@ using Koalja.Operator.Registry;
 namespace Koalja.Benchmarks;
 
 /// <summary>
-/// Lineage query time on SQLite: the value at the end of a 1,000-hop chain, and a value with 10,000
-/// ancestors (one execution over 10,000 dropped values), as the recursive SQL alone and as the API's
-/// whole answer (query, model, JSON). Also the registry's size per 100,000 values recorded the way
-/// linecount records them (drop, uniq, count: values, snapshots, inputs, executions, queue entries).
+/// Lineage query time on SQLite and (given <c>--postgres URL</c>) PostgreSQL: the value at the end of a 1,000-hop chain,
+/// and a value with 10,000 ancestors (one execution over 10,000 dropped values), as the recursive SQL alone and as the
+/// API's whole answer (query, model, JSON). Also, per engine, how fast values are recorded the way linecount records
+/// them (drop, uniq, count: values, snapshots, inputs, executions, queue entries) and the registry's size per 100,000.
 /// </summary>
 internal static class LineageBenchmark
 {
     public static int Run(string[] args)
     {
-        var runs = args is ["--runs", var n, ..] ? int.Parse(n, CultureInfo.InvariantCulture) : 30;
+        var runs = Array.IndexOf(args, "--runs") is var r and >= 0 ? int.Parse(args[r + 1], CultureInfo.InvariantCulture) : 30;
+        var postgres = Array.IndexOf(args, "--postgres") is var p and >= 0 ? args[p + 1] : null;
         var dir = Directory.CreateTempSubdirectory("koalja-lineage-bench-").FullName;
         try
         {
-            var registry = new SqliteRegistry(Path.Combine(dir, "chain.db"));
-            var chainEnd = Build(registry, writer => Chain(writer, 1000));
-            var fanIn = new SqliteRegistry(Path.Combine(dir, "fanin.db"));
-            var fanInEnd = Build(fanIn, writer => FanIn(writer, 10_000));
-
-            Console.WriteLine($"Lineage on SQLite (median and p95 of {runs} runs, after 3 warm-up runs)");
+            Console.WriteLine($"Lineage (median and p95 of {runs} runs, after 3 warm-up runs) and recording");
             Console.WriteLine();
-            Console.WriteLine("| graph | values | query (SQL) median | p95 | API answer (query + JSON) median | p95 |");
-            Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: |");
-            Report("end of a 1,000-hop chain", registry, chainEnd, runs);
-            Report("10,000 ancestors (fan-in)", fanIn, fanInEnd, runs);
-
-            var size = new SqliteRegistry(Path.Combine(dir, "size.db"));
-            var timer = Stopwatch.StartNew();
-            var values = Build(size, writer => Linecount(writer, 100_000));
-            var elapsed = timer.Elapsed;
-            using (var connection = size.Open())
-            using (var checkpoint = connection.CreateCommand())
+            Console.WriteLine("| engine | graph | values | query (SQL) median | p95 | API answer (query + JSON) median | p95 |");
+            Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+            var sizes = new List<string>();
+            sizes.Add(Measure("SQLite", new SqliteRegistry(Path.Combine(dir, "registry.db")), runs, registry =>
             {
-                checkpoint.CommandText = "PRAGMA wal_checkpoint(TRUNCATE); VACUUM;";
-                checkpoint.ExecuteNonQuery();
+                using var connection = registry.Open();
+                Execute(connection, "PRAGMA wal_checkpoint(TRUNCATE); VACUUM;");
+                return new FileInfo(((SqliteRegistry)registry).Path).Length;
+            }));
+            if (postgres is not null)
+            {
+                using var database = BenchDatabase.Create(postgres);
+                using var registry = new PostgresRegistry(database.ConnectionString);
+                sizes.Add(Measure("PostgreSQL", registry, runs, registry =>
+                {
+                    using var connection = registry.Open();
+                    Execute(connection, "VACUUM ANALYZE");
+                    using var size = connection.CreateCommand();
+                    size.CommandText = "SELECT pg_database_size(current_database())";
+                    return Convert.ToInt64(size.ExecuteScalar(), CultureInfo.InvariantCulture);
+                }));
             }
 
-            var bytes = new FileInfo(size.Path).Length;
             Console.WriteLine();
-            Console.WriteLine($"Registry size: {bytes / 1048576.0:0.0} MiB for {values:N0} values (linecount-shaped) = {bytes / 1048576.0 / values * 100_000:0.0} MiB per 100,000 values, "
-                + $"{bytes / (double)values:0} bytes per value with its snapshot, inputs, execution and queue entry; written in {elapsed.TotalSeconds:0.0} s ({values / elapsed.TotalSeconds:N0} values/s in one transaction)");
+            foreach (var line in sizes)
+            {
+                Console.WriteLine(line);
+            }
+
             return 0;
         }
         finally
@@ -57,14 +62,45 @@ internal static class LineageBenchmark
         }
     }
 
-    private static void Report(string name, Registry registry, string root, int runs)
+    /// <summary>The lineage rows of one engine, and its line on recording speed and size.</summary>
+    private static string Measure(string engine, Registry registry, int runs, Func<Registry, long> bytesOf)
+    {
+        var chainEnd = Build(registry, writer => Chain(writer, 1000));
+        var fanInEnd = Build(registry, writer => FanIn(writer, 10_000));
+        Report(engine, "end of a 1,000-hop chain", registry, chainEnd, runs);
+        Report(engine, "10,000 ancestors (fan-in)", registry, fanInEnd, runs);
+
+        var before = bytesOf(registry);
+        var timer = Stopwatch.StartNew();
+        var values = Build(registry, writer => Linecount(writer, 100_000));
+        var elapsed = timer.Elapsed;
+        var bytes = bytesOf(registry) - before;
+        var batched = Stopwatch.StartNew();
+        var batchedValues = 0;
+        for (var i = 0; i < 100; i++)
+        {
+            batchedValues += Build(registry, writer => Linecount(writer, 300)); // 100 commits of 300 values: the router's group commit
+        }
+
+        return $"{engine}: {bytes / 1048576.0 / values * 100_000:0.0} MiB per 100,000 values (linecount-shaped, {bytes / (double)values:0} bytes per value with its snapshot, inputs, "
+            + $"execution and queue entry); recording {values / elapsed.TotalSeconds:N0} values/s in one transaction, {batchedValues / batched.Elapsed.TotalSeconds:N0} values/s in transactions of 300";
+    }
+
+    private static void Execute(System.Data.Common.DbConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static void Report(string engine, string name, Registry registry, string root, int runs)
     {
         using var connection = registry.Open();
         var query = new LineageQuery(connection);
         var count = 0;
         var sql = Measure(runs, () => count = query.Run(root, LineageDirection.Up, null, null)!.Values.Count);
         var api = Measure(runs, () => JsonSerializer.SerializeToUtf8Bytes(LineageDto.From(query.Run(root, LineageDirection.Up, null, null)!), ApiJsonContext.Default.LineageDto));
-        Console.WriteLine($"| {name} | {count:N0} | {sql.Median:0.0} ms | {sql.P95:0.0} ms | {api.Median:0.0} ms | {api.P95:0.0} ms |");
+        Console.WriteLine($"| {engine} | {name} | {count:N0} | {sql.Median:0.0} ms | {sql.P95:0.0} ms | {api.Median:0.0} ms | {api.P95:0.0} ms |");
     }
 
     private static (double Median, double P95) Measure(int runs, Action action)

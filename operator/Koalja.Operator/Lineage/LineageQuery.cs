@@ -18,23 +18,25 @@ internal sealed class LineageQuery(DbConnection connection)
     /// <summary>Snapshot ids per query when fetching the inputs of a graph's executions.</summary>
     private const int SnapshotBatch = 1000;
 
+    // The walk carries each value's seq (the row id) and snapshot, so that a step looks up only the values it reaches,
+    // and the graph's rows are fetched by row id, not again by their text id.
     private const string Up = """
-        walk(id, depth) AS (
-            SELECT id, 0 FROM annotated_values WHERE id = @root AND created_at <= @asOf
+        walk(id, seq, snapshot_id, depth) AS (
+            SELECT id, seq, snapshot_id, 0 FROM annotated_values WHERE id = @root AND created_at <= @asOf
             UNION
-            SELECT si.value_id, walk.depth + 1
+            SELECT v.id, v.seq, v.snapshot_id, walk.depth + 1
             FROM walk
-            JOIN annotated_values v ON v.id = walk.id
-            JOIN snapshot_inputs si ON si.snapshot_id = v.snapshot_id
-            WHERE walk.depth < @depth AND v.execution_id IS NOT NULL
+            JOIN snapshot_inputs si ON si.snapshot_id = walk.snapshot_id
+            JOIN annotated_values v ON v.id = si.value_id
+            WHERE walk.depth < @depth
         )
         """;
 
     private const string Down = """
-        walk(id, depth) AS (
-            SELECT id, 0 FROM annotated_values WHERE id = @root AND created_at <= @asOf
+        walk(id, seq, snapshot_id, depth) AS (
+            SELECT id, seq, snapshot_id, 0 FROM annotated_values WHERE id = @root AND created_at <= @asOf
             UNION
-            SELECT v.id, walk.depth + 1
+            SELECT v.id, v.seq, v.snapshot_id, walk.depth + 1
             FROM walk
             JOIN snapshot_inputs si ON si.value_id = walk.id
             JOIN annotated_values v ON v.snapshot_id = si.snapshot_id
@@ -45,7 +47,7 @@ internal sealed class LineageQuery(DbConnection connection)
     /// <summary>The graph, or null when the value does not exist (or did not yet at <paramref name="asOf"/>).</summary>
     public LineageGraph? Run(string root, LineageDirection direction, int? depth, DateTimeOffset? asOf, int maxValues = DefaultMaxValues)
     {
-        var walk = "WITH RECURSIVE " + (direction == LineageDirection.Up ? Up : Down) + ", nodes(id, depth) AS (SELECT id, MIN(depth) FROM walk GROUP BY id)";
+        var walk = "WITH RECURSIVE " + (direction == LineageDirection.Up ? Up : Down) + ", nodes(seq, depth) AS (SELECT seq, MIN(depth) FROM walk GROUP BY seq)";
         var parameters = new (string, object)[]
         {
             ("@root", root),
@@ -62,7 +64,7 @@ internal sealed class LineageQuery(DbConnection connection)
             SELECT n.depth, {ValueColumns("v")},
                 e.attempt, e.worker, e.started_at, e.finished_at, e.status, e.exit_code, e.error, e.log_sha256, s.code_version
             FROM nodes n
-            JOIN annotated_values v ON v.id = n.id
+            JOIN annotated_values v ON v.seq = n.seq
             LEFT JOIN executions e ON e.id = v.execution_id
             LEFT JOIN snapshots s ON s.id = v.snapshot_id
             ORDER BY n.depth, v.seq

@@ -18,16 +18,23 @@ internal static class Rows
         r.GetString(o), r.GetString(o + 1), r.GetString(o + 2), r.GetString(o + 3), Int(r, o + 4), r.GetString(o + 5), Long(r, o + 6), r.GetString(o + 7),
         Time(r, o + 8), r.GetString(o + 9), Str(r, o + 10), Str(r, o + 11), Str(r, o + 12), Str(r, o + 13), Long(r, o + 14), Long(r, o + 15) != 0);
 
-    public static int Int(DbDataReader r, int i) => System.Convert.ToInt32(r.GetValue(i), CultureInfo.InvariantCulture);
+    public static int Int(DbDataReader r, int i) => checked((int)Long(r, i));
 
     public static int? IntOrNull(DbDataReader r, int i) => r.IsDBNull(i) ? null : Int(r, i);
 
-    public static long Long(DbDataReader r, int i) => System.Convert.ToInt64(r.GetValue(i), CultureInfo.InvariantCulture);
+    /// <summary>An integer column: 64-bit in SQLite, BIGINT in PostgreSQL (whose provider also widens int4 and converts numeric).</summary>
+    public static long Long(DbDataReader r, int i) => r.GetInt64(i);
 
     public static string? Str(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 
     /// <summary>Times are stored as ISO 8601 text in UTC ("O"), which sorts and compares as time on both engines.</summary>
-    public static DateTimeOffset Time(DbDataReader r, int i) => DateTimeOffset.Parse(r.GetString(i), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
+    public static DateTimeOffset Time(DbDataReader r, int i)
+    {
+        var text = r.GetString(i);
+        return DateTimeOffset.TryParseExact(text, "O", CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var time)
+            ? time
+            : DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
+    }
 
     public static string Text(DateTimeOffset time) => time.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
 
