@@ -43,6 +43,9 @@ public sealed partial class PostgresRegistry : Registry, IDisposable
 
     internal override DbTransaction BeginWrite(DbConnection connection) => connection.BeginTransaction(IsolationLevel.ReadCommitted);
 
+    /// <summary>Every statement is a round trip to the server: writes nobody reads the result of are sent together.</summary>
+    internal override bool BatchesWrites => true;
+
     /// <summary>SQLite's 64-bit INTEGER is BIGINT here, and its AUTOINCREMENT key a BIGSERIAL.</summary>
     internal override string Dialect(string sql) =>
         Integer().Replace(sql.Replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY", StringComparison.Ordinal), "BIGINT");

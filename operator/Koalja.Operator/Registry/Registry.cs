@@ -23,6 +23,9 @@ public abstract class Registry
     /// <summary>Begins the write transaction of the router's batch (SQLite takes the write lock at once).</summary>
     internal abstract DbTransaction BeginWrite(DbConnection connection);
 
+    /// <summary>Whether writes whose results are not needed go to the server in batches (one round trip for many).</summary>
+    internal virtual bool BatchesWrites => false;
+
     /// <summary>Prepares a command that will run many times (where the engine profits from it).</summary>
     internal virtual void Prepare(DbCommand command)
     {

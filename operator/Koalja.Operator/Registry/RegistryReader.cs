@@ -5,7 +5,7 @@ using System.Data.Common;
 namespace Koalja.Operator.Registry;
 
 /// <summary>Queries of the registry: for recovery at start-up and for the HTTP API.</summary>
-internal sealed class RegistryReader(DbConnection connection, DbTransaction? transaction = null)
+internal sealed class RegistryReader(DbConnection connection, DbTransaction? transaction = null, Action? beforeQuery = null)
 {
     private const string ValueColumns = Rows.ValueColumnList;
 
@@ -190,6 +190,7 @@ internal sealed class RegistryReader(DbConnection connection, DbTransaction? tra
 
     private DbCommand Command(string sql, (string Name, object? Value)[] parameters)
     {
+        beforeQuery?.Invoke(); // a writer's held-back writes, so that this transaction reads its own writes
         var command = connection.CreateCommand();
         command.CommandText = sql;
         command.Transaction = transaction;

@@ -10,6 +10,9 @@ namespace Koalja.Operator.Registry;
 internal sealed class RegistryWriter(Registry registry, DbConnection connection) : IDisposable
 {
     private readonly Dictionary<string, DbCommand> _commands = new(StringComparer.Ordinal);
+
+    /// <summary>Writes whose results nobody reads, held back to go to the server in one round trip (PostgreSQL).</summary>
+    private readonly List<(string Sql, (string Name, object? Value)[] Parameters)> _deferred = [];
     private DbTransaction? _transaction;
 
     public DbConnection Connection => connection;
@@ -18,8 +21,16 @@ internal sealed class RegistryWriter(Registry registry, DbConnection connection)
 
     public void Begin() => _transaction = registry.BeginWrite(connection);
 
+    /// <summary>A reader inside this transaction: it sees every write made so far (held-back writes are sent first).</summary>
+    public RegistryReader Reader()
+    {
+        Flush();
+        return new RegistryReader(connection, _transaction, Flush);
+    }
+
     public void Commit()
     {
+        Flush();
         _transaction?.Commit();
         _transaction?.Dispose();
         _transaction = null;
@@ -27,6 +38,7 @@ internal sealed class RegistryWriter(Registry registry, DbConnection connection)
 
     public void Rollback()
     {
+        _deferred.Clear();
         _transaction?.Rollback();
         _transaction?.Dispose();
         _transaction = null;
@@ -34,9 +46,9 @@ internal sealed class RegistryWriter(Registry registry, DbConnection connection)
 
     public void UpsertPipeline(string name, string revision, string specJson, DateTimeOffset now)
     {
-        Exec("INSERT INTO revisions (hash, pipeline, spec_json, created_at) VALUES (@h, @p, @s, @t) ON CONFLICT (hash) DO NOTHING",
+        Defer("INSERT INTO revisions (hash, pipeline, spec_json, created_at) VALUES (@h, @p, @s, @t) ON CONFLICT (hash) DO NOTHING",
             ("@h", revision), ("@p", name), ("@s", specJson), ("@t", now));
-        Exec("""
+        Defer("""
             INSERT INTO pipelines (name, revision, spec_json, created_at, updated_at) VALUES (@p, @h, @s, @t, @t)
             ON CONFLICT (name) DO UPDATE SET revision = excluded.revision, spec_json = excluded.spec_json,
                 updated_at = CASE WHEN pipelines.revision = excluded.revision THEN pipelines.updated_at ELSE excluded.updated_at END
@@ -55,11 +67,11 @@ internal sealed class RegistryWriter(Registry registry, DbConnection connection)
     {
         if (version == baseVersion)
         {
-            Exec("DELETE FROM active_code WHERE pipeline = @p AND task = @t", ("@p", pipeline), ("@t", task));
+            Defer("DELETE FROM active_code WHERE pipeline = @p AND task = @t", ("@p", pipeline), ("@t", task));
             return;
         }
 
-        Exec("""
+        Defer("""
             INSERT INTO active_code (pipeline, task, code_version, base_version, activated_at) VALUES (@p, @t, @v, @b, @n)
             ON CONFLICT (pipeline, task) DO UPDATE SET code_version = excluded.code_version, base_version = excluded.base_version, activated_at = excluded.activated_at
             """, ("@p", pipeline), ("@t", task), ("@v", version), ("@b", baseVersion), ("@n", now));
@@ -77,11 +89,12 @@ internal sealed class RegistryWriter(Registry registry, DbConnection connection)
         Scalar("SELECT value_id FROM ingress_keys WHERE pipeline = @p AND task = @t AND idempotency_key = @k", ("@p", pipeline), ("@t", task), ("@k", key)) as string;
 
     public void InsertIngressKey(string pipeline, string task, string key, string valueId) =>
-        Exec("INSERT INTO ingress_keys (pipeline, task, idempotency_key, value_id) VALUES (@p, @t, @k, @v) ON CONFLICT DO NOTHING",
+        Defer("INSERT INTO ingress_keys (pipeline, task, idempotency_key, value_id) VALUES (@p, @t, @k, @v) ON CONFLICT DO NOTHING",
             ("@p", pipeline), ("@t", task), ("@k", key), ("@v", valueId));
 
     public PipelineLease? Lease(string pipeline)
     {
+        Flush();
         using var reader = Prepare("SELECT pipeline, owner, host, pid, acquired_at, expires_at FROM pipeline_leases WHERE pipeline = @p", [("@p", pipeline)]).ExecuteReader();
         return reader.Read()
             ? new PipelineLease(reader.GetString(0), reader.GetString(1), reader.GetString(2), Rows.Int(reader, 3), Rows.Time(reader, 4), Rows.Time(reader, 5))
@@ -100,12 +113,12 @@ internal sealed class RegistryWriter(Registry registry, DbConnection connection)
     public int RenewLeases(string owner, DateTimeOffset expires) =>
         Exec("UPDATE pipeline_leases SET expires_at = @e WHERE owner = @o", ("@e", expires), ("@o", owner));
 
-    public void ReleaseLeases(string owner) => Exec("DELETE FROM pipeline_leases WHERE owner = @o", ("@o", owner));
+    public void ReleaseLeases(string owner) => Defer("DELETE FROM pipeline_leases WHERE owner = @o", ("@o", owner));
 
     public string? FindIngressEvent(string pipeline, string source, string id) =>
         Scalar("SELECT value_id FROM ingress_events WHERE pipeline = @p AND source = @s AND event_id = @i", ("@p", pipeline), ("@s", source), ("@i", id)) as string;
 
-    public void InsertIngressEvent(string pipeline, IngressEventRecord e, string valueId, DateTimeOffset now) => Exec("""
+    public void InsertIngressEvent(string pipeline, IngressEventRecord e, string valueId, DateTimeOffset now) => Defer("""
         INSERT INTO ingress_events (pipeline, source, event_id, type, subject, event_time, mode, value_id, received_at) VALUES (@p, @s, @i, @t, @sub, @et, @m, @v, @n)
         ON CONFLICT DO NOTHING
         """, ("@p", pipeline), ("@s", e.Source), ("@i", e.Id), ("@t", e.Type), ("@sub", e.Subject), ("@et", e.Time), ("@m", e.Mode), ("@v", valueId), ("@n", now));
@@ -116,49 +129,48 @@ internal sealed class RegistryWriter(Registry registry, DbConnection connection)
         ON CONFLICT DO NOTHING
         """, ("@p", pipeline), ("@t", task), ("@i", input), ("@v", valueId), ("@l", link), ("@a", arrival), ("@n", now)) > 0;
 
-    public void SetLinkEntryState(string pipeline, string task, ArrivedValue value, string state, DateTimeOffset now) => Exec("""
+    public void SetLinkEntryState(string pipeline, string task, ArrivedValue value, string state, DateTimeOffset now) => Defer("""
         UPDATE link_entries SET state = @s, consumed_at = CASE WHEN @s = 'consumed' THEN @n ELSE consumed_at END
         WHERE pipeline = @p AND task = @t AND input = @i AND value_id = @v AND state <> 'consumed'
         """, ("@s", state), ("@n", now), ("@p", pipeline), ("@t", task), ("@i", value.Input), ("@v", value.ValueId));
 
-    /// <summary>Records a snapshot and its ordered inputs; a replay (<paramref name="replayOf"/>) is recorded as a shadow of the original.</summary>
+    /// <summary>
+    /// Records a snapshot and its ordered inputs; a replay (<paramref name="replayOf"/>) is recorded as a shadow of the original.
+    /// A snapshot recorded before is left as it is (its id is a hash of its inputs, so they are the same).
+    /// </summary>
     public void InsertSnapshot(string pipeline, string task, string codeVersion, Snapshot snapshot, DateTimeOffset now, string status = "ready", string? replayOf = null)
     {
-        if (Exec("""
+        Defer("""
             INSERT INTO snapshots (id, pipeline, task, sequence, code_version, status, created_at, replay_of) VALUES (@id, @p, @t, @s, @c, @st, @n, @r)
             ON CONFLICT (id) DO NOTHING
-            """, ("@id", snapshot.Id), ("@p", pipeline), ("@t", task), ("@s", snapshot.Sequence), ("@c", codeVersion), ("@st", status), ("@n", now), ("@r", replayOf)) == 0)
-        {
-            return;
-        }
-
+            """, ("@id", snapshot.Id), ("@p", pipeline), ("@t", task), ("@s", snapshot.Sequence), ("@c", codeVersion), ("@st", status), ("@n", now), ("@r", replayOf));
         foreach (var input in snapshot.Inputs)
         {
             for (var i = 0; i < input.Values.Count; i++)
             {
                 var value = input.Values[i];
-                Exec("INSERT INTO snapshot_inputs (snapshot_id, input, position, value_id, arrived_on, arrival) VALUES (@s, @i, @pos, @v, @a, @ar)",
+                Defer("INSERT INTO snapshot_inputs (snapshot_id, input, position, value_id, arrived_on, arrival) VALUES (@s, @i, @pos, @v, @a, @ar) ON CONFLICT DO NOTHING",
                     ("@s", snapshot.Id), ("@i", input.Name), ("@pos", i), ("@v", value.ValueId), ("@a", value.Input), ("@ar", value.Arrival));
             }
         }
     }
 
     /// <summary>Makes a replay's shadow values ordinary outputs.</summary>
-    public void PublishShadows(string snapshotId) => Exec("UPDATE annotated_values SET shadow = 0 WHERE snapshot_id = @s AND shadow = 1", ("@s", snapshotId));
+    public void PublishShadows(string snapshotId) => Defer("UPDATE annotated_values SET shadow = 0 WHERE snapshot_id = @s AND shadow = 1", ("@s", snapshotId));
 
     public void RecordAttempt(string snapshotId, bool failed) =>
-        Exec("UPDATE snapshots SET attempts = attempts + 1, failures = failures + @f WHERE id = @id", ("@f", failed ? 1 : 0), ("@id", snapshotId));
+        Defer("UPDATE snapshots SET attempts = attempts + 1, failures = failures + @f WHERE id = @id", ("@f", failed ? 1 : 0), ("@id", snapshotId));
 
     public void FinishSnapshot(string snapshotId, string status, DateTimeOffset now, string from = "ready") =>
-        Exec("UPDATE snapshots SET status = @s, finished_at = @n WHERE id = @id AND status = @from", ("@s", status), ("@n", now), ("@id", snapshotId), ("@from", from));
+        Defer("UPDATE snapshots SET status = @s, finished_at = @n WHERE id = @id AND status = @from", ("@s", status), ("@n", now), ("@id", snapshotId), ("@from", from));
 
-    public void InsertExecution(ExecutionRecord e) => Exec("""
+    public void InsertExecution(ExecutionRecord e) => Defer("""
         INSERT INTO executions (id, snapshot_id, attempt, worker, started_at, finished_at, status, exit_code, error, stderr_tail, log_sha256)
         VALUES (@id, @s, @a, @w, @st, @f, @status, @x, @e, @tail, @log) ON CONFLICT (id) DO NOTHING
         """, ("@id", e.Id), ("@s", e.SnapshotId), ("@a", e.Attempt), ("@w", e.Worker), ("@st", e.StartedAt), ("@f", e.FinishedAt),
         ("@status", e.Status), ("@x", e.ExitCode), ("@e", e.Error), ("@tail", e.StderrTail), ("@log", e.LogSha256));
 
-    public void InsertDeadLetter(DeadLetterRecord d) => Exec("""
+    public void InsertDeadLetter(DeadLetterRecord d) => Defer("""
         INSERT INTO dead_letters (snapshot_id, pipeline, task, reason, stderr_tail, attempts, created_at) VALUES (@s, @p, @t, @r, @tail, @a, @n)
         ON CONFLICT (snapshot_id) DO NOTHING
         """, ("@s", d.SnapshotId), ("@p", d.Pipeline), ("@t", d.Task), ("@r", d.Reason), ("@tail", d.StderrTail), ("@a", d.Attempts), ("@n", d.CreatedAt));
@@ -172,9 +184,62 @@ internal sealed class RegistryWriter(Registry registry, DbConnection connection)
         }
     }
 
-    private int Exec(string sql, params (string Name, object? Value)[] parameters) => Prepare(sql, parameters).ExecuteNonQuery();
+    private int Exec(string sql, params (string Name, object? Value)[] parameters)
+    {
+        Flush();
+        return Prepare(sql, parameters).ExecuteNonQuery();
+    }
 
-    private object? Scalar(string sql, params (string Name, object? Value)[] parameters) => Prepare(sql, parameters).ExecuteScalar();
+    private object? Scalar(string sql, params (string Name, object? Value)[] parameters)
+    {
+        Flush();
+        return Prepare(sql, parameters).ExecuteScalar();
+    }
+
+    /// <summary>A write whose result is not needed: sent with the next one that is (or at commit) where the engine batches; at once otherwise.</summary>
+    private void Defer(string sql, params (string Name, object? Value)[] parameters)
+    {
+        if (!registry.BatchesWrites)
+        {
+            Prepare(sql, parameters).ExecuteNonQuery();
+            return;
+        }
+
+        _deferred.Add((sql, parameters));
+        if (_deferred.Count >= 1000)
+        {
+            Flush();
+        }
+    }
+
+    /// <summary>Sends the held-back writes, in order, in one batch.</summary>
+    private void Flush()
+    {
+        if (_deferred.Count == 0)
+        {
+            return;
+        }
+
+        using var batch = connection.CreateBatch();
+        batch.Transaction = _transaction;
+        foreach (var (sql, parameters) in _deferred)
+        {
+            var command = batch.CreateBatchCommand();
+            command.CommandText = sql;
+            foreach (var (name, value) in parameters)
+            {
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = name;
+                parameter.Value = Rows.ToParameter(value);
+                command.Parameters.Add(parameter);
+            }
+
+            batch.BatchCommands.Add(command);
+        }
+
+        _deferred.Clear();
+        batch.ExecuteNonQuery();
+    }
 
     private DbCommand Prepare(string sql, (string Name, object? Value)[] parameters)
     {

@@ -73,7 +73,7 @@ public sealed partial class Router : IAsyncDisposable
             var runtime = new PipelineRuntime(pipeline);
             _pipelines.Add(runtime.Name, runtime);
             _writer.UpsertPipeline(runtime.Name, runtime.Revision, runtime.SpecJson, now);
-            var reader = new RegistryReader(_writer.Connection, _writer.Transaction);
+            var reader = _writer.Reader();
             LoadCode(runtime, reader, now);
             foreach (var task in pipeline.Spec.Tasks)
             {
@@ -317,7 +317,7 @@ public sealed partial class Router : IAsyncDisposable
             : c.IdempotencyKey is { } key ? _writer!.FindIngressKey(runtime.Name, c.Task, key) : null;
         if (existing is not null)
         {
-            var known = new RegistryReader(_writer!.Connection, _writer.Transaction).Value(existing)!;
+            var known = _writer!.Reader().Value(existing)!;
             effects.Complete(() => c.Completion.TrySetResult((known, false)));
             return;
         }
@@ -381,7 +381,7 @@ public sealed partial class Router : IAsyncDisposable
     private void ApplyActivate(ActivateCodeCommand c, Effects effects)
     {
         var runtime = c.Runtime;
-        var record = new RegistryReader(_writer!.Connection, _writer.Transaction).CodeVersion(c.Version);
+        var record = _writer!.Reader().CodeVersion(c.Version);
         var specVersion = runtime.SpecCodeVersions[c.Task];
         string? problem = null;
         if (record is null || record.Pipeline != runtime.Name || record.Task != c.Task)
@@ -413,7 +413,7 @@ public sealed partial class Router : IAsyncDisposable
         if (c.Outcome is not { } outcome)
         {
             // an earlier replay, kept as shadow values, is published now
-            var shadows = new RegistryReader(_writer!.Connection, _writer.Transaction).SnapshotOutputs(c.Replay.Id).Where(v => v.Shadow).ToList();
+            var shadows = _writer!.Reader().SnapshotOutputs(c.Replay.Id).Where(v => v.Shadow).ToList();
             _writer.PublishShadows(c.Replay.Id);
             _writer.FinishSnapshot(c.Replay.Id, "succeeded", now, "shadow");
             foreach (var value in shadows)
@@ -504,7 +504,7 @@ public sealed partial class Router : IAsyncDisposable
         {
             _writer!.InsertSnapshot(runtime.Name, task, runtime.CodeVersions[task], snapshot, now);
             var invocation = Invocation(runtime, task, snapshot, runtime.CodeVersions[task], runtime.DroppedCode.GetValueOrDefault(task), 1,
-                new RegistryReader(_writer.Connection, _writer.Transaction));
+                _writer.Reader());
             var dispatcher = runtime.Dispatchers[task];
             effects.Complete(() => dispatcher.Enqueue(invocation));
         }
