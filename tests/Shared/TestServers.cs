@@ -67,8 +67,11 @@ internal static class TestServers
             }
         };
         return File.ReadAllLines(Path.Combine(dir, "env")).Where(l => l.Contains('=', StringComparison.Ordinal))
-            .ToDictionary(l => l[..l.IndexOf('=', StringComparison.Ordinal)], l => l[(l.IndexOf('=', StringComparison.Ordinal) + 1)..], StringComparer.Ordinal);
+            .ToDictionary(l => l[..l.IndexOf('=', StringComparison.Ordinal)], l => Unquote(l[(l.IndexOf('=', StringComparison.Ordinal) + 1)..]), StringComparer.Ordinal);
     }
+
+    /// <summary>A value as a shell would read it from the env file: single quotes around it removed.</summary>
+    private static string Unquote(string value) => value.Length >= 2 && value[0] == '\'' && value[^1] == '\'' ? value[1..^1] : value;
 
     private static (int Code, string Output) Run(string script, string command, string dir)
     {

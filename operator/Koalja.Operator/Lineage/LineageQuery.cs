@@ -47,7 +47,9 @@ internal sealed class LineageQuery(DbConnection connection)
     /// <summary>The graph, or null when the value does not exist (or did not yet at <paramref name="asOf"/>).</summary>
     public LineageGraph? Run(string root, LineageDirection direction, int? depth, DateTimeOffset? asOf, int maxValues = DefaultMaxValues)
     {
-        var walk = "WITH RECURSIVE " + (direction == LineageDirection.Up ? Up : Down) + ", nodes(seq, depth) AS (SELECT seq, MIN(depth) FROM walk GROUP BY seq)";
+        // nodes: each value once, at its shortest depth, the nearest first, cut at the limit; the wide rows are not sorted
+        var walk = "WITH RECURSIVE " + (direction == LineageDirection.Up ? Up : Down)
+            + ", nodes(seq, depth) AS (SELECT seq, MIN(depth) FROM walk GROUP BY seq ORDER BY 2, 1 LIMIT @max)";
         var parameters = new (string, object)[]
         {
             ("@root", root),
@@ -67,8 +69,6 @@ internal sealed class LineageQuery(DbConnection connection)
             JOIN annotated_values v ON v.seq = n.seq
             LEFT JOIN executions e ON e.id = v.execution_id
             LEFT JOIN snapshots s ON s.id = v.snapshot_id
-            ORDER BY n.depth, v.seq
-            LIMIT @max
             """, parameters))
         using (var r = command.ExecuteReader())
         {
@@ -87,8 +87,6 @@ internal sealed class LineageQuery(DbConnection connection)
                         Rows.IntOrNull(r, 22), Str(r, 23), null, Str(r, 24));
                     executions[executionId] = new LineageExecution(execution, value.Pipeline, value.Task, Str(r, 25) ?? value.CodeVersion ?? "");
                 }
-
-                edges.Add(new LineageEdge("generated", executionId, value.Id, value.Output, value.OutputIndex));
             }
         }
 
@@ -97,10 +95,19 @@ internal sealed class LineageQuery(DbConnection connection)
             return null;
         }
 
+        values.Sort((a, b) => a.Depth != b.Depth ? a.Depth.CompareTo(b.Depth) : a.Value.Seq.CompareTo(b.Value.Seq));
         var truncated = values.Count > maxValues;
         if (truncated)
         {
             values.RemoveAt(values.Count - 1);
+        }
+
+        foreach (var (value, _) in values)
+        {
+            if (value.ExecutionId is { } executionId && executions.ContainsKey(executionId))
+            {
+                edges.Add(new LineageEdge("generated", executionId, value.Id, value.Output, value.OutputIndex));
+            }
         }
 
         // The inputs of the graph's executions, by snapshot id in batches (the walk is not repeated). Inputs outside
