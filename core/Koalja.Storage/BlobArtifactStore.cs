@@ -49,9 +49,9 @@ public sealed class BlobArtifactStore(BlobContainerClient container, string? pre
         BlockBlobClient? temporary = null;
         try
         {
-            var filled = await S3ArtifactStore.FillAsync(content, buffer, blockSize, cancellationToken);
+            var filled = await StoreFiles.FillAsync(content, buffer, blockSize, cancellationToken);
             long size = filled;
-            Check(size, maxBytes);
+            StoreFiles.CheckLimit(size, maxBytes);
             hash.AppendData(buffer, 0, filled);
             if (filled < blockSize)
             {
@@ -72,9 +72,9 @@ public sealed class BlobArtifactStore(BlobContainerClient container, string? pre
                 }
 
                 blocks.Add(id);
-                filled = await S3ArtifactStore.FillAsync(content, buffer, blockSize, cancellationToken);
+                filled = await StoreFiles.FillAsync(content, buffer, blockSize, cancellationToken);
                 size += filled;
-                Check(size, maxBytes);
+                StoreFiles.CheckLimit(size, maxBytes);
                 hash.AppendData(buffer, 0, filled);
             }
 
@@ -139,11 +139,4 @@ public sealed class BlobArtifactStore(BlobContainerClient container, string? pre
         }
     }
 
-    private static void Check(long size, long maxBytes)
-    {
-        if (size > maxBytes)
-        {
-            throw new ArtifactTooLargeException(maxBytes);
-        }
-    }
 }

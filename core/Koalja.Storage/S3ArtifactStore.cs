@@ -107,9 +107,9 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
         string? uploadId = null;
         try
         {
-            var filled = await FillAsync(content, buffer, _options.PartSize, cancellationToken);
+            var filled = await StoreFiles.FillAsync(content, buffer, _options.PartSize, cancellationToken);
             long size = filled;
-            Check(size, maxBytes);
+            StoreFiles.CheckLimit(size, maxBytes);
             hash.AppendData(buffer, 0, filled);
             if (filled < _options.PartSize)
             {
@@ -128,9 +128,9 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
             while (filled > 0)
             {
                 parts.Add(new PartETag(parts.Count + 1, await UploadPartAsync(temporary, uploadId, parts.Count + 1, buffer, filled, cancellationToken)));
-                filled = await FillAsync(content, buffer, _options.PartSize, cancellationToken);
+                filled = await StoreFiles.FillAsync(content, buffer, _options.PartSize, cancellationToken);
                 size += filled;
-                Check(size, maxBytes);
+                StoreFiles.CheckLimit(size, maxBytes);
                 hash.AppendData(buffer, 0, filled);
             }
 
@@ -267,24 +267,5 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
         }
     }
 
-    private static void Check(long size, long maxBytes)
-    {
-        if (size > maxBytes)
-        {
-            throw new ArtifactTooLargeException(maxBytes);
-        }
-    }
 
-    /// <summary>Reads until <paramref name="count"/> bytes or the end of the stream.</summary>
-    internal static async Task<int> FillAsync(Stream content, byte[] buffer, int count, CancellationToken cancellationToken)
-    {
-        var filled = 0;
-        int read;
-        while (filled < count && (read = await content.ReadAsync(buffer.AsMemory(filled, count - filled), cancellationToken)) > 0)
-        {
-            filled += read;
-        }
-
-        return filled;
-    }
 }

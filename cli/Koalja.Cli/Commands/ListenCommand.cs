@@ -68,10 +68,21 @@ internal static class ListenCommand
         var lines = new List<string>();
         var mode = CloudEventBinding.ModeOf(request);
         using var body = new MemoryStream();
-        await request.Body.CopyToAsync(body, http.RequestAborted);
-        if (body.Length > MaxBody)
+        var chunk = new byte[64 * 1024];
+        long total = 0;
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, http.RequestAborted)) > 0)
         {
-            lines.Add($"{Now()}  {request.Method} {request.Path}: {body.Length:N0} bytes, more than this receiver shows");
+            total += read;
+            if (body.Length < MaxBody)
+            {
+                body.Write(chunk, 0, read); // what is shown; the rest is counted, not kept
+            }
+        }
+
+        if (total > MaxBody)
+        {
+            lines.Add($"{Now()}  {request.Method} {request.Path}: {total:N0} bytes, more than this receiver shows");
             return (202, lines);
         }
 
