@@ -46,6 +46,36 @@ public sealed class SharedRegistryTests : IDisposable
     }
 
     [Fact]
+    public async Task AProcessWhoseLeaseWasTakenStopsRoutingThePipeline()
+    {
+        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Example("linecount"),
+            new Runtime.RuntimeOptions { RetryDelay = TimeSpan.FromMilliseconds(50), LeaseTtl = TimeSpan.FromMilliseconds(600) }, registry: _database.Url);
+        await server.DropAsync("linecount", "fileDropInput", "mine\n");
+
+        // another process takes the pipeline over (as if this one had been paused past its lease)
+        using (var connection = new Npgsql.NpgsqlConnection(_database.ConnectionString))
+        {
+            connection.Open();
+            using var steal = new Npgsql.NpgsqlCommand("UPDATE pipeline_leases SET owner = 'thief', host = 'elsewhere', expires_at = '9999-12-31T00:00:00.0000000+00:00'", connection);
+            Assert.Equal(1, steal.ExecuteNonQuery());
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        System.Net.HttpStatusCode status;
+        string body;
+        do
+        {
+            await Task.Delay(100);
+            using var response = await server.Http.PostAsync("pipelines/linecount/fileDropInput", new StringContent("not mine\n"));
+            (status, body) = (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+        while (status != System.Net.HttpStatusCode.ServiceUnavailable && DateTime.UtcNow < deadline);
+
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, status);
+        Assert.Contains("is now run by another Koalja process", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ALeaseOfAProcessOfThisMachineThatIsGoneIsTakenAtOnceButALiveOneIsNot()
     {
         using var registry = new PostgresRegistry(_database.ConnectionString);

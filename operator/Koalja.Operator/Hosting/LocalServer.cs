@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -104,6 +105,17 @@ public sealed class LocalServer : IAsyncDisposable
             var app = builder.Build();
             owned.Insert(0, app);
             app.UseKoaljaSecurity(new ApiSecurityOptions(keys, loopbackOnly, AllowedHosts(options)));
+            app.Use(async (http, next) =>
+            {
+                try
+                {
+                    await next(http);
+                }
+                catch (PipelineNotOwnedException e) when (!http.Response.HasStarted)
+                {
+                    await Problems.Status(StatusCodes.Status503ServiceUnavailable, "The pipeline is run elsewhere", e.Message).ExecuteAsync(http);
+                }
+            });
             app.MapKoaljaApi();
             var router = app.Services.GetRequiredService<Router>();
             router.Start(pipelines);

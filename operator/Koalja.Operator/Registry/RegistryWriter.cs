@@ -113,6 +113,19 @@ internal sealed class RegistryWriter(Registry registry, DbConnection connection)
     public int RenewLeases(string owner, DateTimeOffset expires) =>
         Exec("UPDATE pipeline_leases SET expires_at = @e WHERE owner = @o", ("@e", expires), ("@o", owner));
 
+    public HashSet<string> LeasedPipelines(string owner)
+    {
+        Flush();
+        using var reader = Prepare("SELECT pipeline FROM pipeline_leases WHERE owner = @o", [("@o", owner)]).ExecuteReader();
+        var pipelines = new HashSet<string>(StringComparer.Ordinal);
+        while (reader.Read())
+        {
+            pipelines.Add(reader.GetString(0));
+        }
+
+        return pipelines;
+    }
+
     public void ReleaseLeases(string owner) => Defer("DELETE FROM pipeline_leases WHERE owner = @o", ("@o", owner));
 
     public string? FindIngressEvent(string pipeline, string source, string id) =>

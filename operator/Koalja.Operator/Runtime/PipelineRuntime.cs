@@ -33,6 +33,9 @@ internal sealed class PipelineRuntime
 
     public Pipeline Pipeline { get; }
 
+    /// <summary>Set by the router when another process took this pipeline's lease: its commands are refused from then on.</summary>
+    public bool Lost { get; set; }
+
     public string Name => Pipeline.Name;
 
     /// <summary>The pipeline's namespace, <c>default</c> when its file names none.</summary>

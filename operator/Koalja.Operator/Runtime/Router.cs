@@ -275,6 +275,12 @@ public sealed partial class Router : IAsyncDisposable
 
     private void Apply(RouterCommand command, Effects effects)
     {
+        if (command.Pipeline is { Lost: true } lost)
+        {
+            effects.Complete(() => command.Fail(new PipelineNotOwnedException(lost.Name)));
+            return;
+        }
+
         switch (command)
         {
             case IngestCommand ingest:
@@ -300,13 +306,31 @@ public sealed partial class Router : IAsyncDisposable
                 ApplyReplay(replay, effects);
                 break;
             case RenewLeasesCommand:
-                var held = _writer!.RenewLeases(_holder.Id, _time.GetUtcNow() + _options.LeaseTtl);
-                if (held < _pipelines.Count)
-                {
-                    LogLeaseLost(_pipelines.Count - held);
-                }
-
+                ApplyRenewal(effects);
                 break;
+        }
+    }
+
+    /// <summary>
+    /// Extends this process's leases. A pipeline whose lease another process took (this one was paused past the
+    /// lease) is given up: its commands are refused and its dispatchers stop, so two processes never route it.
+    /// </summary>
+    private void ApplyRenewal(Effects effects)
+    {
+        if (_writer!.RenewLeases(_holder.Id, _time.GetUtcNow() + _options.LeaseTtl) >= _pipelines.Count)
+        {
+            return;
+        }
+
+        var held = _writer.LeasedPipelines(_holder.Id);
+        foreach (var runtime in _pipelines.Values.Where(p => !p.Lost && !held.Contains(p.Name)))
+        {
+            runtime.Lost = true;
+            LogLeaseLost(runtime.Name);
+            foreach (var dispatcher in runtime.Dispatchers.Values)
+            {
+                effects.Complete(() => _ = dispatcher.StopAsync());
+            }
         }
     }
 
@@ -567,8 +591,8 @@ public sealed partial class Router : IAsyncDisposable
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Critical, Message = "{Count} pipeline lease(s) of this process were taken by another process (this one was paused longer than the lease); two processes may now route the same pipeline: stop one")]
-    private partial void LogLeaseLost(int count);
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Pipeline {Pipeline}: another process took its lease (this one was paused longer than the lease); this process stops routing it")]
+    private partial void LogLeaseLost(string pipeline);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not give back the pipeline leases; they expire by themselves")]
     private partial void LogLeaseRelease(Exception error);

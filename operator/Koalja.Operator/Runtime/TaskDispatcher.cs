@@ -93,7 +93,11 @@ internal sealed partial class TaskDispatcher
             }
 
             stopping.ThrowIfCancellationRequested();
-            var decision = await _router.FinishAsync(new FinishCommand(_runtime, _task, current.SnapshotId, current.CodeVersion, attempt, worker, outcome));
+            if (await FinishAsync(() => new FinishCommand(_runtime, _task, current.SnapshotId, current.CodeVersion, attempt, worker, outcome), current.SnapshotId, stopping) is not { } decision)
+            {
+                return; // the pipeline is routed by another process now; the snapshot is still ready in the registry, for it
+            }
+
             if (decision != FinishDecision.Retry)
             {
                 if (decision == FinishDecision.DeadLettered)
@@ -109,6 +113,31 @@ internal sealed partial class TaskDispatcher
             await Task.Delay(delay, stopping);
         }
     }
+
+    /// <summary>Records how an execution ended; a registry failure is retried (the outcome is kept), a lost pipeline gives null.</summary>
+    private async Task<FinishDecision?> FinishAsync(Func<FinishCommand> command, string snapshotId, CancellationToken stopping)
+    {
+        for (var failures = 1; ; failures++)
+        {
+            try
+            {
+                return await _router.FinishAsync(command()); // a new command each time: each completes once
+            }
+            catch (PipelineNotOwnedException)
+            {
+                return null;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                var delay = _options.RetryDelayFor(failures);
+                LogFinishFailed(e, _runtime.Name, _task, snapshotId, delay);
+                await Task.Delay(delay, stopping);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Pipeline}/{Task}: recording the end of snapshot {SnapshotId} failed; trying again in {Delay}")]
+    private partial void LogFinishFailed(Exception error, string pipeline, string task, string snapshotId, TimeSpan delay);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Pipeline}/{Task}: snapshot {SnapshotId} failed (attempt {Attempt}: {Error}); retrying in {Delay}")]
     private partial void LogRetry(string pipeline, string task, string snapshotId, int attempt, string? error, TimeSpan delay);
