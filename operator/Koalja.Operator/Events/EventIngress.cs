@@ -27,12 +27,13 @@ internal sealed class EventIngress(Router router, IArtifactStore store, RuntimeO
     public async Task<EventOutcome> IngestAsync(PipelineRuntime runtime, string? urlTask, CloudEvent evt, EventMode mode, Stream? body, bool bodyEmpty,
         CancellationToken cancellationToken)
     {
-        if (ResolveTask(runtime, urlTask, evt) is not { } target)
+        var (target, problem) = Resolve(runtime, urlTask, evt);
+        if (target is not { } resolved)
         {
-            return ResolveProblem(runtime, urlTask, evt);
+            return problem!;
         }
 
-        var (task, output) = target;
+        var (task, output) = resolved;
         var source = evt.Source!.OriginalString;
         var id = evt.Id!;
         using (var connection = router.Registry.Open())
@@ -86,53 +87,45 @@ internal sealed class EventIngress(Router router, IArtifactStore store, RuntimeO
         return new EventOutcome(created ? 201 : 200, evt, value, null, []);
     }
 
-    private static (TaskSpec Task, TaskOutputSpec Output)? ResolveTask(PipelineRuntime runtime, string? urlTask, CloudEvent evt)
+    /// <summary>The FileDrop task and output an event goes to, or why it can go nowhere (400 naming the attribute).</summary>
+    private static ((TaskSpec Task, TaskOutputSpec Output)? Target, EventOutcome? Problem) Resolve(PipelineRuntime runtime, string? urlTask, CloudEvent evt)
     {
         var named = evt[CloudEventAttributes.KoaljaTask]?.ToString();
-        if (urlTask is not null && named is not null && named != urlTask)
-        {
-            return null;
-        }
-
-        var drops = runtime.Spec.Tasks.Where(t => t.Type == BuiltInTaskTypes.FileDrop && t.Outputs.Count > 0).ToList();
-        var task = (urlTask ?? named) is { } name ? drops.FirstOrDefault(t => t.Name == name) : drops.Count == 1 ? drops[0] : null;
-        if (task is null)
-        {
-            return null;
-        }
-
-        var outputName = evt[CloudEventAttributes.KoaljaOutput]?.ToString();
-        var output = outputName is null ? task.Outputs[0] : task.OutputByName(outputName);
-        return output is null ? null : (task, output);
-    }
-
-    private static EventOutcome ResolveProblem(PipelineRuntime runtime, string? urlTask, CloudEvent evt)
-    {
-        var named = evt[CloudEventAttributes.KoaljaTask]?.ToString();
-        var drops = runtime.Spec.Tasks.Where(t => t.Type == BuiltInTaskTypes.FileDrop && t.Outputs.Count > 0).Select(t => t.Name).ToList();
-        var list = drops.Count == 0 ? "none" : string.Join(", ", drops);
         if (urlTask is not null && named is not null && named != urlTask)
         {
             return Bad(CloudEventAttributes.KoaljaTask, $"The event names task '{named}' (koaljatask) but was posted to task '{urlTask}'");
         }
 
+        var drops = runtime.Spec.Tasks.Where(t => t.Type == BuiltInTaskTypes.FileDrop && t.Outputs.Count > 0).ToList();
+        var list = drops.Count == 0 ? "none" : string.Join(", ", drops.Select(t => t.Name));
+        TaskSpec task;
         if ((urlTask ?? named) is { } name)
         {
-            if (!drops.Contains(name))
+            if (drops.FirstOrDefault(t => t.Name == name) is not { } found)
             {
-                var hint = Core.Diagnostics.Suggestions.DidYouMean(name, drops) is { } mean ? $" ({mean})" : "";
+                var hint = Core.Diagnostics.Suggestions.DidYouMean(name, drops.Select(t => t.Name)) is { } mean ? $" ({mean})" : "";
                 return Bad(CloudEventAttributes.KoaljaTask, $"Pipeline '{runtime.Name}' has no FileDrop task '{name}' to take the event{hint}; its FileDrop tasks are: {list}");
             }
 
-            var task = runtime.Task(name);
-            return Bad(CloudEventAttributes.KoaljaOutput,
-                $"Task '{name}' has no output '{evt[CloudEventAttributes.KoaljaOutput]}'; its outputs are: {string.Join(", ", task.Outputs.Select(o => o.Name))}");
+            task = found;
+        }
+        else if (drops.Count == 1)
+        {
+            task = drops[0];
+        }
+        else
+        {
+            return Bad(CloudEventAttributes.KoaljaTask, drops.Count == 0
+                ? $"Pipeline '{runtime.Name}' has no FileDrop task to take events"
+                : $"Pipeline '{runtime.Name}' has {drops.Count} FileDrop tasks ({list}): name one in the event's 'koaljatask' extension attribute, or post to /pipelines/{runtime.Name}/<task>");
         }
 
-        return Bad(CloudEventAttributes.KoaljaTask, drops.Count == 0
-            ? $"Pipeline '{runtime.Name}' has no FileDrop task to take events"
-            : $"Pipeline '{runtime.Name}' has {drops.Count} FileDrop tasks ({list}): name one in the event's 'koaljatask' extension attribute, or post to /pipelines/{runtime.Name}/<task>");
+        var outputName = evt[CloudEventAttributes.KoaljaOutput]?.ToString();
+        return (outputName is null ? task.Outputs[0] : task.OutputByName(outputName)) is { } output
+            ? ((task, output), null)
+            : Bad(CloudEventAttributes.KoaljaOutput, $"Task '{task.Name}' has no output '{outputName}'; its outputs are: {string.Join(", ", task.Outputs.Select(o => o.Name))}");
 
-        static EventOutcome Bad(string attribute, string message) => EventOutcome.Refused(400, "The event cannot go to a task", new CloudEventViolation(attribute, message));
+        static ((TaskSpec, TaskOutputSpec)?, EventOutcome?) Bad(string attribute, string message) =>
+            (null, EventOutcome.Refused(400, "The event cannot go to a task", new CloudEventViolation(attribute, message)));
     }
 }
