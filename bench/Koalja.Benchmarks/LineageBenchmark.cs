@@ -36,7 +36,7 @@ internal static class LineageBenchmark
             }));
             if (postgres is not null)
             {
-                using var database = BenchDatabase.Create(postgres);
+                using var database = new Testing.PostgresDatabase(postgres);
                 using var registry = new PostgresRegistry(database.ConnectionString);
                 sizes.Add(Measure("PostgreSQL", registry, runs, registry =>
                 {

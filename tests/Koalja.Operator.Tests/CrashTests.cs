@@ -17,7 +17,7 @@ public sealed class CrashTests : IDisposable
     private readonly List<Process> _processes = [];
     private readonly List<string> _backendArgs = [];
     private readonly Dictionary<string, string> _environment = [];
-    private PostgresDatabase? _database;
+    private Testing.PostgresDatabase? _database;
 
     public void Dispose()
     {
@@ -37,8 +37,8 @@ public sealed class CrashTests : IDisposable
     {
         if (backends == "s3+postgres")
         {
-            _database = new PostgresDatabase();
-            _backendArgs.AddRange(["--registry", _database.Url, "--storage", $"s3://{await S3Bucket.EnsureAsync()}/crash-{Guid.NewGuid():N}?endpoint={Testing.TestServers.S3("ENDPOINT")}"]);
+            _database = new Testing.PostgresDatabase(Testing.TestServers.Postgres);
+            _backendArgs.AddRange(["--registry", _database.Url, "--storage", $"s3://{await Testing.TestS3.BucketAsync("koalja-operator-tests")}/crash-{Guid.NewGuid():N}?endpoint={Testing.TestServers.S3("ENDPOINT")}"]);
             _environment["S3_ACCESS_KEY"] = Testing.TestServers.S3("ACCESS_KEY");
             _environment["S3_SECRET_KEY"] = Testing.TestServers.S3("SECRET_KEY");
         }

@@ -177,7 +177,7 @@ public sealed class SqliteRegistryContractTests : RegistryContractTests, IDispos
 
 public sealed class PostgresRegistryContractTests : RegistryContractTests, IDisposable
 {
-    private readonly PostgresDatabase _database = new();
+    private readonly Testing.PostgresDatabase _database = new(Testing.TestServers.Postgres);
     private readonly List<PostgresRegistry> _opened = [];
 
     private protected override Registry.Registry Registry => _opened.Count > 0 ? _opened[0] : Reopen();

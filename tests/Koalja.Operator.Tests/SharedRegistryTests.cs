@@ -6,7 +6,7 @@ namespace Koalja.Operator.Tests;
 /// <summary>Koalja on a PostgreSQL registry: the whole runtime, and several processes sharing the registry.</summary>
 public sealed class SharedRegistryTests : IDisposable
 {
-    private readonly PostgresDatabase _database = new();
+    private readonly Testing.PostgresDatabase _database = new(Testing.TestServers.Postgres);
 
     public void Dispose() => _database.Dispose();
 

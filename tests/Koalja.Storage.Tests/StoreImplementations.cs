@@ -1,4 +1,3 @@
-using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Azure.Storage.Blobs;
@@ -82,19 +81,6 @@ internal static class TestBuckets
 {
     public const string Bucket = "koalja-tests";
     public const string ContainerName = "koalja-tests";
-    private static readonly Lazy<bool> BucketMade = new(() =>
-    {
-        using var client = S3Client();
-        try
-        {
-            client.PutBucketAsync(Bucket).GetAwaiter().GetResult();
-        }
-        catch (AmazonS3Exception e) when (e.ErrorCode is "BucketAlreadyOwnedByYou" or "BucketAlreadyExists")
-        {
-        }
-
-        return true;
-    });
 
     private static readonly Lazy<BlobContainerClient> ContainerMade = new(() =>
     {
@@ -103,21 +89,13 @@ internal static class TestBuckets
         return container;
     });
 
-    public static BasicAWSCredentials Credentials => new(Testing.TestServers.S3("ACCESS_KEY"), Testing.TestServers.S3("SECRET_KEY"));
-
     public static S3StoreOptions S3Options(string prefix)
     {
-        _ = BucketMade.Value;
-        return new S3StoreOptions { Bucket = Bucket, Prefix = prefix, Endpoint = new Uri(Testing.TestServers.S3("ENDPOINT")), ForcePathStyle = true, Credentials = Credentials };
+        Testing.TestS3.BucketAsync(Bucket).GetAwaiter().GetResult();
+        return new S3StoreOptions { Bucket = Bucket, Prefix = prefix, Endpoint = new Uri(Testing.TestServers.S3("ENDPOINT")), ForcePathStyle = true, Credentials = Testing.TestS3.Credentials };
     }
 
-    public static AmazonS3Client S3Client() => new(Credentials, new AmazonS3Config
-    {
-        ServiceURL = Testing.TestServers.S3("ENDPOINT"),
-        ForcePathStyle = true,
-        RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
-        ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
-    });
+    public static AmazonS3Client S3Client() => Testing.TestS3.Client();
 
     public static BlobContainerClient Container() => ContainerMade.Value;
 }

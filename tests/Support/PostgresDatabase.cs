@@ -1,19 +1,21 @@
+using Koalja.Operator.Registry;
 using Npgsql;
 
-namespace Koalja.Operator.Tests;
+namespace Koalja.Testing;
 
-/// <summary>A fresh database on the test PostgreSQL server (tests/servers/postgres), dropped afterwards.</summary>
+/// <summary>A fresh database on a PostgreSQL server, for one test or benchmark run, dropped afterwards.</summary>
 internal sealed class PostgresDatabase : IDisposable
 {
     private readonly string _server;
 
-    public PostgresDatabase()
+    /// <param name="serverUrl">The server, as <c>postgres://user@host:port/database</c> (the database is where CREATE DATABASE runs).</param>
+    public PostgresDatabase(string serverUrl)
     {
-        _server = Registry.PostgresRegistry.ConnectionStringFromUrl(Testing.TestServers.Postgres);
+        _server = PostgresRegistry.ConnectionStringFromUrl(serverUrl);
         Name = "koalja_" + Guid.NewGuid().ToString("N")[..12];
         Execute($"CREATE DATABASE {Name}");
         ConnectionString = new NpgsqlConnectionStringBuilder(_server) { Database = Name }.ConnectionString;
-        Url = Testing.TestServers.Postgres[..Testing.TestServers.Postgres.LastIndexOf('/')] + "/" + Name;
+        Url = serverUrl[..serverUrl.LastIndexOf('/')] + "/" + Name;
     }
 
     public string Name { get; }
