@@ -134,5 +134,6 @@ public static class ApiSecurity
     private static bool Same(string given, string expected) =>
         CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(expected));
 
-    private static string Printable(string text) => new(text.Take(200).Select(c => char.IsControl(c) ? '?' : c).ToArray());
+    /// <summary>Untrusted text quoted in a message: at most 200 characters, control characters as ?.</summary>
+    internal static string Printable(string text) => new(text.Take(200).Select(c => char.IsControl(c) ? '?' : c).ToArray());
 }

@@ -36,7 +36,7 @@ internal sealed class DataRefFetcher : IDisposable
     {
         if (!Uri.TryCreate(dataRef, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
         {
-            throw new DataRefException($"dataref '{Printable(dataRef)}' is not an absolute http:// or https:// URL that Koalja can fetch");
+            throw new DataRefException($"dataref '{Api.ApiSecurity.Printable(dataRef)}' is not an absolute http:// or https:// URL that Koalja can fetch");
         }
 
         HttpResponseMessage response;
@@ -109,6 +109,4 @@ internal sealed class DataRefFetcher : IDisposable
         var bytes = address.GetAddressBytes();
         return address.AddressFamily == AddressFamily.InterNetwork && (bytes[0] == 169 && bytes[1] == 254 || bytes[0] >= 224);
     }
-
-    private static string Printable(string text) => new(text.Take(200).Select(c => char.IsControl(c) ? '?' : c).ToArray());
 }
