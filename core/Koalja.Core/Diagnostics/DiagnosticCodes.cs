@@ -83,6 +83,9 @@ public static class DiagnosticCodes
     public const string TaskOptionInvalid = "KJ0319";
     public const string TaskOptionUnknown = "KJ0320";
     public const string SinkWithoutInputs = "KJ0321";
+    public const string NameTooLong = "KJ0322";
+    public const string InvalidPortName = "KJ0323";
+    public const string AutoReadinessOnCommand = "KJ0324";
 
     // KJ04xx: command and argument templates
     public const string TemplateSyntax = "KJ0400";

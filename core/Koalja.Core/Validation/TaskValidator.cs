@@ -36,7 +36,7 @@ internal sealed class TaskValidator(PipelineSpec spec, DiagnosticBag bag)
         ForEachUnique(bag, task.Inputs, i => i.Name, SourceMap.Child(path, "inputs"), DiagnosticCodes.DuplicateInputName,
             name => $"Duplicate input name '{name}' in task '{task.Name}'", inputValidator.Validate);
         ForEachUnique(bag, task.Outputs, o => o.Name, SourceMap.Child(path, "outputs"), DiagnosticCodes.DuplicateOutputName,
-            name => $"Duplicate output name '{name}' in task '{task.Name}'", ValidateOutput);
+            name => $"Duplicate output name '{name}' in task '{task.Name}'", (output, outputPath) => ValidateOutput(task, output, outputPath));
 
         if (task.Executor is { } executor && string.IsNullOrEmpty(executor.Image))
         {
@@ -76,12 +76,29 @@ internal sealed class TaskValidator(PipelineSpec spec, DiagnosticBag bag)
         return valid;
     }
 
-    private void ValidateOutput(TaskOutputSpec output, string path)
+    private void ValidateOutput(TaskSpec task, TaskOutputSpec output, string path)
     {
         NameRules.Check(bag, SourceMap.Child(path, "name"), output.Name);
         CheckTypeRef(output.TypeRef, SourceMap.Child(path, "typeRef"), _typeNames, bag);
-        CheckEnum(output.Ready, SpecEnums.OutputReadinesses, SpecEnums.TryParseOutputReadiness(output.Ready, out _),
-            DiagnosticCodes.InvalidOutputReadiness, SourceMap.Child(path, "ready"), "OutputReadiness");
+        if (CheckEnum(output.Ready, SpecEnums.OutputReadinesses, SpecEnums.TryParseOutputReadiness(output.Ready, out var ready),
+            DiagnosticCodes.InvalidOutputReadiness, SourceMap.Child(path, "ready"), "OutputReadiness"))
+        {
+            CheckReadinessOfCommand(task, output, ready, SourceMap.Child(path, "ready"));
+        }
+    }
+
+    /// <summary>
+    /// <c>ready: Auto</c> means the task pushes values while it runs, as the built-in types do. A command
+    /// cannot: its outputs are published when it exits 0, which is <c>ready: Succeeded</c>.
+    /// </summary>
+    private void CheckReadinessOfCommand(TaskSpec task, TaskOutputSpec output, OutputReadiness ready, string path)
+    {
+        if (ready == OutputReadiness.Auto && task.Executor is not null && !BuiltInTaskTypes.All.Contains(task.Type ?? "", StringComparer.Ordinal))
+        {
+            bag.Warning(DiagnosticCodes.AutoReadinessOnCommand, path,
+                $"Output '{output.Name}' of task '{task.Name}' has ready: Auto, but a command's outputs are published when it exits 0, as ready: Succeeded; write ready: Succeeded, or leave ready out",
+                $"ready: Auto is for built-in task types ({string.Join(", ", BuiltInTaskTypes.All)}), which push values while they run");
+        }
     }
 
     private void ValidateService(ServiceSpec service, string path)
@@ -94,7 +111,7 @@ internal sealed class TaskValidator(PipelineSpec spec, DiagnosticBag bag)
         ForEachUnique(bag, service.Ports, p => p.Name, SourceMap.Child(path, "ports"), DiagnosticCodes.DuplicatePortName,
             name => $"Duplicate port name '{name}'", (port, portPath) =>
             {
-                NameRules.Check(bag, SourceMap.Child(portPath, "name"), port.Name);
+                NameRules.CheckPortName(bag, SourceMap.Child(portPath, "name"), port.Name);
                 if (port.Port is not (>= 1 and <= 65535))
                 {
                     bag.Error(DiagnosticCodes.PortOutOfRange, SourceMap.Child(portPath, "port"), $"Port out of range: {port.Port ?? 0}", "a port is 1 to 65535");
