@@ -30,8 +30,6 @@ internal sealed class FieldReader
 
     public string Path { get; }
 
-    public bool Has(string key) => _node[key] is { } value && !(value is ScalarNode s && s.IsNull);
-
     public string? String(string key)
     {
         var value = Take(key, out var path);
