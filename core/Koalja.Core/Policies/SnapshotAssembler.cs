@@ -57,8 +57,6 @@ public sealed class SnapshotAssembler : IDisposable
         }
     }
 
-    public SnapshotPolicy Policy => _policy;
-
     /// <summary>
     /// The code version new snapshots are made for (part of their ids). Changing it (new code dropped
     /// into the task) leaves snapshots already handed out as they are: each runs with the code it was made for.

@@ -71,6 +71,19 @@ public sealed class PolicyPropertyTests
         return ok;
     }
 
+    [Property(MaxTest = 300)]
+    public bool AValueWaitsInItsLinkOnlyWhileItsInputsBufferIsFull(byte policy, int[] shape, int[] script)
+    {
+        var task = Scenario.TaskFor((SnapshotPolicy)(policy % 3), shape);
+        var max = task.SnapshotInputs.ToDictionary(i => i.Name, i => i.MaxLength);
+        var ok = true;
+
+        Scenario.Play(task, script, (assembler, _, _) =>
+            ok &= assembler.ExportState().Streams.All(s => s.Waiting.Count == 0 || s.Buffer.Count == max[s.Input]));
+
+        return ok;
+    }
+
     [Property(MaxTest = 200)]
     public bool ReplayingFromAPersistedStateGivesTheSameSnapshotsAndIds(byte policy, int[] shape, int[] script, byte split)
     {
