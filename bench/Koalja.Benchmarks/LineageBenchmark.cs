@@ -2,9 +2,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Koalja.Core.Policies;
-using Koalja.Operator.Api;
-using Koalja.Operator.Lineage;
-using Koalja.Operator.Registry;
+using Koalja.Router.Api;
+using Koalja.Router.Lineage;
+using Koalja.Router.Registry;
 
 namespace Koalja.Benchmarks;
 

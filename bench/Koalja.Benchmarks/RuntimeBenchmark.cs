@@ -2,8 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Koalja.Core.Loading;
-using Koalja.Operator.Hosting;
-using Koalja.Operator.Runtime;
+using Koalja.Router.Hosting;
+using Koalja.Router.Runtime;
 
 namespace Koalja.Benchmarks;
 

@@ -1,3 +1,4 @@
+using Koalja.Core.Contract;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -6,8 +7,8 @@ using CloudNative.CloudEvents;
 using CloudNative.CloudEvents.Http;
 using CloudNative.CloudEvents.SystemTextJson;
 using Koalja.Core.Spec;
-using Koalja.Core.Storage;
-using Koalja.Tasks.Events;
+using Koalja.Storage;
+using Koalja.Core.Events;
 
 namespace Koalja.Tasks;
 

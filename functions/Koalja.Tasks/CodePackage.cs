@@ -1,3 +1,4 @@
+using Koalja.Core.Contract;
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text;

@@ -1,7 +1,8 @@
+using Koalja.Core.Contract;
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Text;
-using Koalja.Core.Storage;
+using Koalja.Storage;
 using Koalja.Core.Templates;
 
 namespace Koalja.Tasks;

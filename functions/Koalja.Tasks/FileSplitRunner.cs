@@ -1,5 +1,6 @@
+using Koalja.Core.Contract;
 using System.Text;
-using Koalja.Core.Storage;
+using Koalja.Storage;
 
 namespace Koalja.Tasks;
 

@@ -1,5 +1,6 @@
+using Koalja.Core.Contract;
 using Koalja.Core.Spec;
-using Koalja.Core.Storage;
+using Koalja.Storage;
 
 namespace Koalja.Tasks;
 

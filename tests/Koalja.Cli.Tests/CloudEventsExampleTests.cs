@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
 using Koalja.Core.Loading;
-using Koalja.Operator.Hosting;
+using Koalja.Router.Hosting;
 
 namespace Koalja.Cli.Tests;
 

@@ -1,5 +1,5 @@
 using Koalja.Core.Loading;
-using Koalja.Operator.Hosting;
+using Koalja.Router.Hosting;
 
 namespace Koalja.Cli.Tests;
 

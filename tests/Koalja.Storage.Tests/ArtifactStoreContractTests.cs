@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using Koalja.Core.Storage;
 
 namespace Koalja.Storage.Tests;
 

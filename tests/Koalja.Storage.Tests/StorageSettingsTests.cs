@@ -1,4 +1,3 @@
-using Koalja.Core.Storage;
 
 namespace Koalja.Storage.Tests;
 

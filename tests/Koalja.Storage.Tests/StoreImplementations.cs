@@ -1,7 +1,6 @@
 using Amazon.S3;
 using Amazon.S3.Model;
 using Azure.Storage.Blobs;
-using Koalja.Core.Storage;
 
 namespace Koalja.Storage.Tests;
 

@@ -1,7 +1,8 @@
+using Koalja.Core.Contract;
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text;
-using Koalja.Core.Storage;
+using Koalja.Storage;
 
 namespace Koalja.Tasks.Tests;
 

@@ -1,7 +1,8 @@
+using Koalja.Core.Contract;
 using System.Text;
 using Koalja.Core.Loading;
 using Koalja.Core.Spec;
-using Koalja.Core.Storage;
+using Koalja.Storage;
 
 namespace Koalja.Tasks.Tests;
 

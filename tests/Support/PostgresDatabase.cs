@@ -1,4 +1,4 @@
-using Koalja.Operator.Registry;
+using Koalja.Router.Registry;
 using Npgsql;
 
 namespace Koalja.Testing;

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
-using Koalja.Operator.Hosting;
+using Koalja.Router.Hosting;
 
 namespace Koalja.Cli.Commands;
 
@@ -19,7 +19,7 @@ internal sealed class KoaljaClient : IDisposable
         _http = new HttpClient { BaseAddress = baseUri, Timeout = Timeout.InfiniteTimeSpan };
         if (key is not null)
         {
-            _http.DefaultRequestHeaders.Add(Koalja.Operator.Api.ApiSecurity.KeyHeader, key);
+            _http.DefaultRequestHeaders.Add(Koalja.Router.Api.ApiSecurity.KeyHeader, key);
         }
     }
 

@@ -1,7 +1,8 @@
+using Koalja.Core.Events;
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
-using Koalja.Operator.Events;
+using Koalja.Router.Events;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -66,7 +67,7 @@ internal static class ListenCommand
     {
         var request = http.Request;
         var lines = new List<string>();
-        var mode = CloudEventBinding.ModeOf(request);
+        var mode = request.EventMode();
         using var body = new MemoryStream();
         var chunk = new byte[64 * 1024];
         long total = 0;
@@ -95,7 +96,7 @@ internal static class ListenCommand
 
         if (mode == EventMode.Binary)
         {
-            events = [CloudEventBinding.ReadBinary(request)];
+            events = [request.ReadBinaryEvent()];
         }
         else
         {

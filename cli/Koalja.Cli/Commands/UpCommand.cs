@@ -3,8 +3,8 @@ using System.Runtime.InteropServices;
 using Koalja.Core.Diagnostics;
 using Koalja.Core.Loading;
 using Koalja.Core.Spec;
-using Koalja.Operator.Hosting;
-using Koalja.Operator.Runtime;
+using Koalja.Router.Hosting;
+using Koalja.Router.Runtime;
 using Koalja.Tasks;
 using Microsoft.Extensions.Logging;
 
@@ -176,11 +176,11 @@ internal static class UpCommand
         Path.IsPathFullyQualified(location) && Path.GetRelativePath(Environment.CurrentDirectory, location) is var relative && !relative.StartsWith("..", StringComparison.Ordinal)
             ? "./" + relative : location;
 
-    private static string Describe(Core.Storage.IArtifactStore store) => store switch
+    private static string Describe(Storage.IArtifactStore store) => store switch
     {
         Storage.S3ArtifactStore s3 => s3.Describe,
         Storage.BlobArtifactStore blob => blob.Describe,
-        Core.Storage.LocalArtifactStore local => local.Root,
+        Storage.LocalArtifactStore local => local.Root,
         _ => store.GetType().Name,
     };
 

@@ -8,7 +8,7 @@ namespace Koalja.Core.Source;
 /// Reads YAML (one or more documents) into <see cref="SourceNode"/> trees, keeping positions.
 /// Works on parser events so that aliases, depth and duplicate keys are under our control.
 /// </summary>
-internal sealed class YamlSourceReader
+public sealed class YamlSourceReader
 {
     private readonly string _file;
     private readonly Parser _parser;

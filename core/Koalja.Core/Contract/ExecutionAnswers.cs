@@ -1,0 +1,135 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using CloudNative.CloudEvents;
+using CloudNative.CloudEvents.Http;
+using CloudNative.CloudEvents.SystemTextJson;
+using Koalja.Core.Events;
+using A = Koalja.Core.Events.CloudEventAttributes;
+
+namespace Koalja.Core.Contract;
+
+/// <summary>
+/// The task function → router contract. A successful execution answers <c>application/cloudevents-batch+json</c>:
+/// one <c>io.koalja.value</c> event per produced value (<c>dataref</c> = its <c>sha256:</c> URI, <c>causationid</c> =
+/// the snapshot id, <c>koaljaoutput</c> and <c>koaljaindex</c>), then one <c>io.koalja.execution</c> event with the
+/// execution's times, exit code and log. A failed one answers <c>application/problem+json</c> with the exit code,
+/// the end of stderr and the log URI.
+/// </summary>
+public static class ExecutionAnswers
+{
+    public const string ProblemMediaType = "application/problem+json";
+    public const string FailedProblemType = "https://koalja.dev/problems/execution-failed";
+
+    private static readonly JsonEventFormatter Formatter = new();
+
+    /// <summary>The events of a successful execution's answer.</summary>
+    public static IReadOnlyList<CloudEvent> Batch(TaskInvocation invocation, TaskOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(invocation);
+        ArgumentNullException.ThrowIfNull(outcome);
+        var source = new Uri(ValueEvents.SourceOf(invocation.Namespace, invocation.Pipeline, invocation.Task), UriKind.Relative);
+        var events = outcome.Outputs.Select(v =>
+        {
+            var evt = ValueEvents.Create(new ValueEventData(invocation.Namespace, invocation.Pipeline, invocation.Task, v.Output, v.Index,
+                $"{invocation.SnapshotId}/{invocation.Attempt}/{v.Output}/{v.Index}", v.Sha256, v.Size, v.MediaType, outcome.FinishedAt,
+                invocation.Revision, invocation.CodeVersion, invocation.SnapshotId), ArtifactUri.For(v.Sha256));
+            evt[ValueEvents.Attempt] = invocation.Attempt;
+            return evt;
+        }).ToList();
+        var execution = new CloudEvent(CloudEventsSpecVersion.V1_0, ValueEvents.Extensions)
+        {
+            Id = $"{invocation.SnapshotId}/{invocation.Attempt}",
+            Source = source,
+            Type = A.ExecutionEventType,
+            Time = outcome.FinishedAt,
+            DataContentType = "application/json",
+            Data = JsonSerializer.SerializeToElement(new ExecutionData(outcome.StartedAt, outcome.FinishedAt, outcome.ExitCode,
+                outcome.LogSha256 is { } log ? ArtifactUri.For(log) : null, outcome.Outputs.Count), WireJsonContext.Default.ExecutionData),
+        };
+        execution[ValueEvents.CausationId] = invocation.SnapshotId;
+        execution[ValueEvents.Attempt] = invocation.Attempt;
+        events.Add(execution);
+        return events;
+    }
+
+    /// <summary>The HTTP body of an answer: the batch, or the problem of a failed execution.</summary>
+    public static HttpContent ToHttpContent(TaskInvocation invocation, TaskOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        if (outcome.Succeeded)
+        {
+            return Batch(invocation, outcome).ToHttpContent(Formatter);
+        }
+
+        var problem = new ExecutionProblem(FailedProblemType, $"Task '{invocation.Task}' failed", (int)HttpStatusCode.UnprocessableEntity, outcome.Error,
+            outcome.ExitCode, outcome.StderrTail, outcome.LogSha256 is { } log ? ArtifactUri.For(log) : null, outcome.StartedAt, outcome.FinishedAt);
+        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(problem, WireJsonContext.Default.ExecutionProblem));
+        content.Headers.ContentType = new MediaTypeHeaderValue(ProblemMediaType);
+        return content;
+    }
+
+    /// <summary>Reads a task function's answer.</summary>
+    /// <exception cref="FormatException">The answer is neither a well-formed batch nor a problem.</exception>
+    public static async Task<TaskOutcome> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var mediaType = response.Content.Headers.ContentType?.MediaType;
+        if (mediaType == ProblemMediaType)
+        {
+            var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+            var problem = Parse(() => JsonSerializer.Deserialize(bytes, WireJsonContext.Default.ExecutionProblem));
+            return new TaskOutcome(false, [], problem.StartedAt, problem.FinishedAt, problem.ExitCode, problem.Detail ?? problem.Title, problem.StderrTail,
+                problem.Log is { } log && ArtifactUri.TryParse(log, out var sha) ? sha : null);
+        }
+
+        if (!response.IsCloudEventBatch())
+        {
+            throw new FormatException($"A task function answers {A.BatchMediaType} or {ProblemMediaType}, not '{mediaType}' (HTTP {(int)response.StatusCode}).");
+        }
+
+        IReadOnlyList<CloudEvent> batch;
+        try
+        {
+            batch = await response.ToCloudEventBatchAsync(Formatter, ValueEvents.Extensions);
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException)
+        {
+            throw new FormatException($"The answer is not a well-formed batch: {e.Message}", e);
+        }
+
+        return FromBatch(batch);
+    }
+
+    /// <summary>The outcome a successful answer's events describe.</summary>
+    public static TaskOutcome FromBatch(IReadOnlyList<CloudEvent> events)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        var execution = events.LastOrDefault(e => e.Type == A.ExecutionEventType) ?? throw new FormatException($"The answer has no {A.ExecutionEventType} event.");
+        var data = Parse(() => ((JsonElement)execution.Data!).Deserialize(WireJsonContext.Default.ExecutionData));
+        var values = events.Where(e => e.Type == A.ValueEventType).Select(e =>
+        {
+            var value = ValueEvents.Read(e);
+            return new ProducedValue(value.Output, value.Index, value.Sha256, value.Size, value.MediaType);
+        }).ToList();
+        if (values.Count != data.Values)
+        {
+            throw new FormatException($"The answer announces {data.Values} value(s) but carries {values.Count}.");
+        }
+
+        return new TaskOutcome(true, values, data.StartedAt, data.FinishedAt, data.ExitCode,
+            LogSha256: data.Log is { } log && ArtifactUri.TryParse(log, out var sha) ? sha : null);
+    }
+
+    private static T Parse<T>(Func<T?> parse)
+    {
+        try
+        {
+            return parse() ?? throw new FormatException("The answer is empty.");
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException or InvalidCastException)
+        {
+            throw new FormatException($"The answer is not well-formed: {e.Message}", e);
+        }
+    }
+}

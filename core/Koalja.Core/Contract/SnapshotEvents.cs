@@ -1,0 +1,93 @@
+using System.Text.Json;
+using CloudNative.CloudEvents;
+using Koalja.Core.Spec;
+using Koalja.Core.Events;
+using A = Koalja.Core.Events.CloudEventAttributes;
+
+namespace Koalja.Core.Contract;
+
+/// <summary>
+/// The router → task function contract: an <c>io.koalja.snapshot</c> event whose <c>id</c> is the snapshot id,
+/// <c>source</c> the task, extensions <c>koaljaattempt</c> and <c>traceparent</c>, and whose JSON data holds the
+/// pipeline, revision, task, code version, each input's ordered values, the outputs and the pipeline spec, so a
+/// task function needs nothing else.
+/// </summary>
+public static class SnapshotEvents
+{
+    public static readonly CloudEventAttribute TraceParent = CloudEventAttribute.CreateExtension(A.TraceParent, CloudEventAttributeType.String);
+
+    /// <summary>Extensions to decode a snapshot event with.</summary>
+    public static readonly IReadOnlyList<CloudEventAttribute> Extensions = [ValueEvents.Attempt, TraceParent];
+
+    public static CloudEvent Create(TaskInvocation invocation, string? traceParent = null)
+    {
+        ArgumentNullException.ThrowIfNull(invocation);
+        var task = invocation.TaskSpec;
+        var code = invocation.Code is { } c
+            ? new CodeData(c.Version, c.Kind, ArtifactUri.For(c.Sha256), c.Sha256, c.Entrypoint)
+            : new CodeData(invocation.CodeVersion);
+        var data = new SnapshotData(invocation.Pipeline, invocation.Namespace, invocation.Revision, invocation.Task, invocation.SnapshotId, invocation.Attempt, code,
+            invocation.Inputs.Select(i => new InputData(i.Name, i.Values.Select(v => new InputValueData(v.ValueId, ArtifactUri.For(v.Sha256), v.Sha256, v.Size, v.MediaType, v.Origin)).ToList())).ToList(),
+            task.Outputs.Select(o => new OutputData(o.Name, o.TypeRef)).ToList(),
+            PipelineSpecJson.ToElement(invocation.Spec));
+        var evt = new CloudEvent(CloudEventsSpecVersion.V1_0, Extensions)
+        {
+            Id = invocation.SnapshotId,
+            Source = new Uri(ValueEvents.SourceOf(invocation.Namespace, invocation.Pipeline, invocation.Task), UriKind.Relative),
+            Type = A.SnapshotEventType,
+            Time = DateTimeOffset.UtcNow,
+            DataContentType = "application/json",
+            Data = JsonSerializer.SerializeToElement(data, WireJsonContext.Default.SnapshotData),
+        };
+        evt[ValueEvents.Attempt] = invocation.Attempt;
+        if (traceParent is not null)
+        {
+            evt[TraceParent] = traceParent;
+        }
+
+        return evt;
+    }
+
+    /// <summary>The invocation a snapshot event asks for.</summary>
+    /// <exception cref="FormatException">The event is not a well-formed <c>io.koalja.snapshot</c> event.</exception>
+    public static TaskInvocation Read(CloudEvent evt)
+    {
+        ArgumentNullException.ThrowIfNull(evt);
+        if (evt.Type != A.SnapshotEventType)
+        {
+            throw new FormatException($"Expected an {A.SnapshotEventType} event, not '{evt.Type}'.");
+        }
+
+        SnapshotData data;
+        PipelineSpec spec;
+        try
+        {
+            var element = evt.Data switch
+            {
+                JsonElement e => e,
+                byte[] bytes => JsonDocument.Parse(bytes).RootElement,
+                string text => JsonDocument.Parse(text).RootElement,
+                _ => throw new FormatException("A snapshot event carries JSON data."),
+            };
+            data = element.Deserialize(WireJsonContext.Default.SnapshotData) ?? throw new FormatException("A snapshot event's data is an object, not null.");
+            spec = PipelineSpecJson.Deserialize(data.Spec);
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"The snapshot event's data is not valid: {e.Message}", e);
+        }
+
+        if (data.Snapshot != evt.Id || spec.TaskByName(data.Task) is null)
+        {
+            throw new FormatException($"The snapshot event's data does not match the event (id '{evt.Id}', task '{data.Task}').");
+        }
+
+        var code = data.Code is { Kind: { } kind, Sha256: { } sha, Entrypoint: { } entrypoint } ? new TaskCode(data.Code.Version, kind, sha, entrypoint) : null;
+        var inputs = data.Inputs.Select(i => new InvocationInput(i.Name, i.Values.Select(v => new InvocationValue(v.Id, v.Sha256, v.Size, v.MediaType, v.Origin)).ToList())).ToList();
+        return new TaskInvocation(data.Pipeline, spec, data.Task, data.Code.Version, data.Snapshot, data.Attempt, inputs, code)
+        {
+            Namespace = data.Namespace,
+            Revision = data.Revision,
+        };
+    }
+}

@@ -1,0 +1,15 @@
+namespace Koalja.Core.Contract;
+
+/// <summary>How an execution ended, and the values it produced (stored already; the router records them).</summary>
+public sealed record TaskOutcome(
+    bool Succeeded,
+    IReadOnlyList<ProducedValue> Outputs,
+    DateTimeOffset StartedAt,
+    DateTimeOffset FinishedAt,
+    int? ExitCode = null,
+    string? Error = null,
+    string? StderrTail = null,
+    string? LogSha256 = null);
+
+/// <summary>A value an execution produced on <paramref name="Output"/>; <paramref name="Index"/> orders several values of one output.</summary>
+public sealed record ProducedValue(string Output, int Index, string Sha256, long Size, string MediaType);

@@ -1,0 +1,172 @@
+using System.Text.Json;
+using Koalja.Storage;
+using Koalja.Router.Registry;
+using Koalja.Router.Runtime;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Koalja.Router.Api;
+
+/// <summary>The HTTP API of a Koalja server (see docs/api.md).</summary>
+public static class ApiEndpoints
+{
+    private const int MaxPage = 1000;
+
+    public static IEndpointRouteBuilder MapKoaljaApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/healthz", () => Results.Json(new Dictionary<string, string> { ["status"] = "ok" }, ApiJsonContext.Default.DictionaryStringString))
+            .WithMetadata(new RequiredLevel(AuthLevel.Anonymous));
+        app.MapPost("/pipelines/{p}/{task}", DropEndpoint.HandleAsync);
+        app.MapMethods("/api/pipelines/{p}/events", [HttpMethods.Post, HttpMethods.Put], EventEndpoints.PipelineAsync);
+        app.MapGet("/api/pipelines/{p}/events", EventStreamEndpoint.HandleAsync);
+        app.MapGet("/api/pipelines", ListPipelines);
+        app.MapGet("/api/pipelines/{p}", GetPipeline);
+        app.MapGet("/api/pipelines/{p}/values", ListValues);
+        app.MapGet("/api/pipelines/{p}/dead-letters", ListDeadLetters);
+        app.MapGet("/api/values/{id}", GetValue);
+        app.MapGet("/api/values/{id}/content", GetContentAsync);
+        app.MapGet("/api/values/{id}/lineage", LineageEndpoints.Lineage);
+        app.MapGet("/api/values/{id}/affected", LineageEndpoints.Affected);
+        app.MapGet("/api/values/{id}/prov", LineageEndpoints.Prov);
+        app.MapGet("/api/values/{id}/openlineage", LineageEndpoints.OpenLineage);
+        app.MapGet("/api/pipelines/{p}/openlineage", LineageEndpoints.PipelineOpenLineage);
+        var admin = new RequiredLevel(AuthLevel.Admin);
+        app.MapPut("/api/pipelines/{p}/tasks/{t}/code", CodeEndpoints.PutAsync).WithMetadata(admin);
+        app.MapGet("/api/pipelines/{p}/tasks/{t}/code", CodeEndpoints.List);
+        app.MapGet("/api/pipelines/{p}/tasks/{t}/code/{version}", CodeEndpoints.Get);
+        app.MapPost("/api/pipelines/{p}/tasks/{t}/code/{version}/activate", CodeEndpoints.ActivateAsync).WithMetadata(admin);
+        return app;
+    }
+
+    private static IResult ListPipelines(PipelineRouter router)
+    {
+        using var connection = router.Registry.Open();
+        var reader = new RegistryReader(connection);
+        var list = router.Pipelines.Values.Select(runtime =>
+        {
+            var counts = reader.TaskCounts(runtime.Name);
+            var running = runtime.Dispatchers.Values.Sum(d => (long)d.Running);
+            return new PipelineSummaryDto(runtime.Name, runtime.Revision, runtime.Spec.Tasks.Count, runtime.Spec.Links.Count,
+                counts.Values.Sum(c => c.Values), counts.Values.Sum(c => c.Pending), running, counts.Values.Sum(c => c.DeadLettered));
+        }).ToList();
+        return Results.Json(list, ApiJsonContext.Default.ListPipelineSummaryDto);
+    }
+
+    private static IResult GetPipeline(string p, PipelineRouter router)
+    {
+        if (!router.Pipelines.TryGetValue(p, out var runtime))
+        {
+            return Problems.NoPipeline(p, router);
+        }
+
+        using var connection = router.Registry.Open();
+        var reader = new RegistryReader(connection);
+        var counts = reader.TaskCounts(p);
+        var links = reader.LinkCounts(p);
+        var tasks = runtime.Spec.Tasks.Select(t =>
+        {
+            var c = counts.GetValueOrDefault(t.Name) ?? new TaskCounts();
+            var (running, _) = router.Activity(p, t.Name);
+            var kind = t.Type is { Length: > 0 } type ? type : "command";
+            return new TaskStatsDto(t.Name, kind, t.EffectiveSnapshotPolicy.ToString(), runtime.Dispatchers.GetValueOrDefault(t.Name)?.Slots ?? 0,
+                c.Queued, c.Pending, running, c.Succeeded, c.FailedAttempts, c.DeadLettered, c.Values);
+        }).ToList();
+        var linkStats = runtime.Spec.Links.Select(l =>
+        {
+            var (queued, taken, consumed) = links.GetValueOrDefault(l.Name);
+            return new LinkStatsDto(l.Name, l.SourceRef, l.DestinationRef, queued, taken, consumed);
+        }).ToList();
+        var spec = JsonDocument.Parse(runtime.SpecJson).RootElement.Clone();
+        return Results.Json(new PipelineDto(p, runtime.Revision, spec, tasks, linkStats, counts.Values.Sum(c => c.DeadLettered)), ApiJsonContext.Default.PipelineDto);
+    }
+
+    private static IResult ListValues(string p, string? task, string? output, string? codeVersion, bool? shadow, int? limit, long? after, PipelineRouter router)
+    {
+        if (!router.Pipelines.TryGetValue(p, out var runtime))
+        {
+            return Problems.NoPipeline(p, router);
+        }
+
+        if (task is not null && runtime.Spec.TaskByName(task) is null)
+        {
+            return Problems.NotFound($"No task '{task}' in pipeline '{p}'", Core.Diagnostics.Suggestions.DidYouMean(task, runtime.Spec.Tasks.Select(t => t.Name)));
+        }
+
+        if (limit is < 1 or > MaxPage)
+        {
+            return Problems.BadRequest("Invalid limit", $"limit is 1 to {MaxPage}.");
+        }
+
+        using var connection = router.Registry.Open();
+        var take = limit ?? 100;
+        var values = new RegistryReader(connection).Values(p, task, output, after ?? 0, take + 1, codeVersion, shadow ?? false);
+        var page = values.Take(take).Select(ValueDto.From).ToList();
+        return Results.Json(new ValuePageDto(page, values.Count > take ? page[^1].Seq : null), ApiJsonContext.Default.ValuePageDto);
+    }
+
+    private static IResult ListDeadLetters(string p, PipelineRouter router)
+    {
+        if (!router.Pipelines.ContainsKey(p))
+        {
+            return Problems.NoPipeline(p, router);
+        }
+
+        using var connection = router.Registry.Open();
+        var list = new RegistryReader(connection).DeadLetters(p)
+            .Select(d => new DeadLetterDto(d.SnapshotId, d.Task, d.Reason, d.StderrTail, d.Attempts, d.CreatedAt)).ToList();
+        return Results.Json(list, ApiJsonContext.Default.ListDeadLetterDto);
+    }
+
+    private static IResult GetValue(string id, PipelineRouter router)
+    {
+        using var connection = router.Registry.Open();
+        var reader = new RegistryReader(connection);
+        if (reader.Value(id) is not { } value)
+        {
+            return Problems.NotFound($"No value '{id}'");
+        }
+
+        var inputs = new Dictionary<string, IReadOnlyList<SourceValueDto>>(StringComparer.Ordinal);
+        ExecutionDto? execution = null;
+        if (value.SnapshotId is { } snapshot)
+        {
+            foreach (var group in reader.SourceInputs(snapshot).GroupBy(s => s.Input))
+            {
+                inputs[group.Key] = group.Select(s => new SourceValueDto(s.ValueId, s.ArrivedOn)).ToList();
+            }
+        }
+
+        if (value.ExecutionId is { } executionId && reader.Execution(executionId) is { } e)
+        {
+            execution = ExecutionDto.From(e);
+        }
+
+        var cloudEvent = reader.IngressEvent(value.Id) is { } e2 ? IngressEventDto.From(e2) : null;
+        return Results.Json(new ValueDetailDto(ValueDto.From(value), inputs, execution, cloudEvent), ApiJsonContext.Default.ValueDetailDto);
+    }
+
+    private static async Task<IResult> GetContentAsync(string id, PipelineRouter router, IArtifactStore store, CancellationToken cancellationToken)
+    {
+        ValueRecord? value;
+        using (var connection = router.Registry.Open())
+        {
+            value = new RegistryReader(connection).Value(id);
+        }
+
+        if (value is null)
+        {
+            return Problems.NotFound($"No value '{id}'");
+        }
+
+        try
+        {
+            var stream = await store.OpenReadAsync(value.Sha256, cancellationToken);
+            return Results.Stream(stream, value.MediaType, entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{value.Sha256}\""), enableRangeProcessing: true);
+        }
+        catch (ArtifactNotFoundException)
+        {
+            return Problems.Status(StatusCodes.Status410Gone, $"The content of value '{id}' is gone", $"Nothing is stored under sha256:{value.Sha256}.");
+        }
+    }
+}

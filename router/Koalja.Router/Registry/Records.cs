@@ -1,0 +1,60 @@
+namespace Koalja.Router.Registry;
+
+/// <summary>An annotated value as the registry keeps it. A <paramref name="Shadow"/> value came from a replay of new code and went nowhere.</summary>
+public sealed record ValueRecord(
+    string Id,
+    string Pipeline,
+    string Task,
+    string Output,
+    int OutputIndex,
+    string Sha256,
+    long Size,
+    string MediaType,
+    DateTimeOffset CreatedAt,
+    string Revision,
+    string? CodeVersion,
+    string? SnapshotId,
+    string? ExecutionId,
+    string? SourceName,
+    long Seq = 0,
+    bool Shadow = false);
+
+/// <summary>One execution attempt of a snapshot.</summary>
+public sealed record ExecutionRecord(
+    string Id,
+    string SnapshotId,
+    int Attempt,
+    string Worker,
+    DateTimeOffset StartedAt,
+    DateTimeOffset FinishedAt,
+    string Status,
+    int? ExitCode,
+    string? Error,
+    string? StderrTail,
+    string? LogSha256);
+
+/// <summary>A snapshot that was given up on, with why.</summary>
+public sealed record DeadLetterRecord(string SnapshotId, string Pipeline, string Task, string Reason, string? StderrTail, int Attempts, DateTimeOffset CreatedAt);
+
+/// <summary>
+/// A version of a task's code: <c>spec</c> (the executor written in the pipeline file; its id is a hash
+/// of the task's spec) or dropped code (<c>script</c>, <c>zip</c>, <c>tar.gz</c>) stored by content hash,
+/// with <paramref name="BaseVersion"/> the spec version it was dropped onto.
+/// </summary>
+public sealed record CodeVersionRecord(
+    string Id,
+    string Pipeline,
+    string Task,
+    string Kind,
+    DateTimeOffset CreatedAt,
+    string? BaseVersion = null,
+    string? Sha256 = null,
+    long? Size = null,
+    string? Entrypoint = null,
+    string? FileName = null);
+
+/// <summary>
+/// The CloudEvent a value came in as: its (<paramref name="Source"/>, <paramref name="Id"/>) names it once per
+/// pipeline (a repeat is acknowledged and ignored), with its type, subject, time and the HTTP content mode it used.
+/// </summary>
+public sealed record IngressEventRecord(string Source, string Id, string Type, string? Subject, DateTimeOffset? Time, string Mode);

@@ -1,0 +1,43 @@
+namespace Koalja.Router.Runtime;
+
+/// <summary>Settings of the local runtime (<c>koalja up</c>).</summary>
+public sealed record RuntimeOptions
+{
+    /// <summary>Executions of one snapshot before it is dead-lettered.</summary>
+    public int MaxAttempts { get; init; } = 3;
+
+    /// <summary>Wait before the first retry; it doubles with each retry, up to <see cref="MaxRetryDelay"/>.</summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Parallel executions of an AllNew task; order-sensitive tasks (SlidingWindow, SwapNew4Old, Restart) always get one.</summary>
+    public int SlotsPerTask { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Largest upload a FileDrop accepts (bigger ones get 413).</summary>
+    public long MaxDropBytes { get; init; } = 1L << 30;
+
+    /// <summary>Largest structured-mode or batch CloudEvents request (held in memory to be parsed); binary mode streams up to <see cref="MaxDropBytes"/>.</summary>
+    public long MaxEventBytes { get; init; } = 1L << 20;
+
+    /// <summary>Most events in one batch request.</summary>
+    public int MaxBatchEvents { get; init; } = 1000;
+
+    /// <summary>Fetching an event's <c>dataref</c> taking longer fails the event.</summary>
+    public TimeSpan DataRefTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Largest code drop (a script or an archive, before unpacking).</summary>
+    public long MaxCodeBytes { get; init; } = 256L << 20;
+
+    /// <summary>An execution running longer is killed and counts as a failed attempt.</summary>
+    public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long a pipeline's lease lasts without renewal (the router renews it every third of that).</summary>
+    public TimeSpan LeaseTtl { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Most commands written in one registry transaction.</summary>
+    public int MaxBatch { get; init; } = 256;
+
+    public TimeSpan RetryDelayFor(int attempt) =>
+        TimeSpan.FromTicks(Math.Min(MaxRetryDelay.Ticks, RetryDelay.Ticks * (1L << Math.Min(20, Math.Max(0, attempt - 1)))));
+}

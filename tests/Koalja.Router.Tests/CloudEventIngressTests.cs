@@ -1,0 +1,295 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Koalja.Router.Runtime;
+
+namespace Koalja.Router.Tests;
+
+public sealed class CloudEventIngressTests
+{
+    private const string Events = "api/pipelines/events/events";
+
+    private static readonly string PipelineYaml = """
+        apiVersion: koalja.aljabr.io/v1alpha1
+        kind: Pipeline
+        metadata: {name: events}
+        spec:
+          tasks:
+          - name: orders
+            type: FileDrop
+            outputs: [{name: order, typeRef: json}]
+          - name: copy
+            inputs: [{name: in, typeRef: json}]
+            outputs: [{name: out, typeRef: json}]
+            executor: {image: alpine, command: ["/bin/sh", "-c", "cp {{.inputs.in.path}} {{.outputs.out.path}}"]}
+          links: [{name: l, sourceRef: orders/order, destinationRef: copy/in}]
+          types: [{name: json, protocol: File, format: JSON}]
+        """;
+
+    private static Task<KoaljaTestServer> StartAsync(RuntimeOptions? options = null) =>
+        KoaljaTestServer.StartAsync(KoaljaTestServer.Load(PipelineYaml), options ?? new RuntimeOptions { RetryDelay = TimeSpan.FromMilliseconds(50), MaxEventBytes = 4096 });
+
+    [Fact]
+    public async Task TheHttpBindingSpecsBinaryModeExampleBecomesAValueWithItsEventAttributes()
+    {
+        await using var server = await StartAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Post, Events)
+        {
+            Content = new StringContent("""{"appinfoA": "abc", "appinfoB": 123}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("ce-specversion", "1.0");
+        request.Headers.Add("ce-type", "com.example.someevent");
+        request.Headers.Add("ce-time", "2018-04-05T03:56:24Z");
+        request.Headers.Add("ce-id", "1234-1234-1234");
+        request.Headers.Add("ce-source", "/mycontext/subcontext");
+
+        var (status, value) = await server.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Created, status);
+        Assert.Equal(("orders", "order", "application/json; charset=utf-8"), (value.GetProperty("task").GetString(), value.GetProperty("output").GetString(), value.GetProperty("mediaType").GetString()));
+        var id = value.GetProperty("id").GetString()!;
+        Assert.Equal("""{"appinfoA": "abc", "appinfoB": 123}""", await server.ContentAsync(id));
+        var detail = await server.ValueAsync(id);
+        var evt = detail.GetProperty("event");
+        Assert.Equal(("/mycontext/subcontext", "1234-1234-1234", "com.example.someevent", "binary"),
+            (evt.GetProperty("source").GetString(), evt.GetProperty("id").GetString(), evt.GetProperty("type").GetString(), evt.GetProperty("mode").GetString()));
+        Assert.Equal(new DateTimeOffset(2018, 4, 5, 3, 56, 24, TimeSpan.Zero), evt.GetProperty("time").GetDateTimeOffset());
+        await server.WaitIdleAsync("events");
+        var copied = Assert.Single(await server.ValuesAsync("events", "copy"));
+        Assert.Equal(value.GetProperty("sha256").GetString(), copied.GetProperty("sha256").GetString());
+    }
+
+    [Fact]
+    public async Task TheSpecsStructuredModeExampleSentWithPutBecomesAValueOfItsData()
+    {
+        await using var server = await StartAsync();
+        var (status, value) = await SendJsonAsync(server, HttpMethod.Put, "application/cloudevents+json; charset=utf-8", """
+            {
+                "specversion" : "1.0",
+                "type" : "com.example.someevent",
+                "source" : "/mycontext",
+                "subject": null,
+                "id" : "C234-1234-1234",
+                "time" : "2018-04-05T17:31:00Z",
+                "comexampleextension1" : "value",
+                "comexampleothervalue" : 5,
+                "datacontenttype" : "application/json",
+                "data" : {
+                    "appinfoA" : "abc",
+                    "appinfoB" : 123,
+                    "appinfoC" : true
+                }
+            }
+            """);
+
+        Assert.Equal(HttpStatusCode.Created, status);
+        Assert.Equal("application/json", value.GetProperty("mediaType").GetString());
+        var content = JsonDocument.Parse(await server.ContentAsync(value.GetProperty("id").GetString()!)).RootElement;
+        Assert.Equal(("abc", 123, true), (content.GetProperty("appinfoA").GetString(), content.GetProperty("appinfoB").GetInt32(), content.GetProperty("appinfoC").GetBoolean()));
+        var evt = (await server.ValueAsync(value.GetProperty("id").GetString()!)).GetProperty("event");
+        Assert.Equal(("structured", JsonValueKind.Undefined), (evt.GetProperty("mode").GetString(), evt.TryGetProperty("subject", out var s) ? s.ValueKind : JsonValueKind.Undefined));
+    }
+
+    [Fact]
+    public async Task ABatchRecordsEachEventAndReportsEveryEventsResult()
+    {
+        await using var server = await StartAsync();
+        var (status, batch) = await SendJsonAsync(server, HttpMethod.Post, "application/cloudevents-batch+json", """
+            [
+              {"specversion": "1.0", "type": "com.example.someevent", "source": "/mycontext/4", "id": "B234-1234-1234", "time": "2018-04-05T17:31:00Z",
+               "comexampleextension1": "value", "comexampleothervalue": 5, "datacontenttype": "application/vnd.apache.thrift.binary", "data_base64": "aGVsbG8gYmF0Y2g="},
+              {"specversion": "1.0", "type": "com.example.someotherevent", "source": "/mycontext/9", "id": "C234-1234-1234", "time": "2018-04-05T17:31:05Z",
+               "datacontenttype": "application/json", "data": {"appinfoA": "abc"}},
+              {"specversion": "1.0", "type": "com.example.someotherevent", "source": "/mycontext/9"}
+            ]
+            """);
+
+        Assert.Equal(HttpStatusCode.MultiStatus, status);
+        Assert.Equal((2, 0, 1), (batch.GetProperty("recorded").GetInt32(), batch.GetProperty("repeated").GetInt32(), batch.GetProperty("refused").GetInt32()));
+        var results = batch.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal([201, 201, 400], results.Select(r => r.GetProperty("status").GetInt32()));
+        Assert.Equal("id", results[2].GetProperty("attribute").GetString());
+        Assert.Equal("hello batch", await server.ContentAsync(results[0].GetProperty("value").GetProperty("id").GetString()!));
+        Assert.Equal("application/vnd.apache.thrift.binary", results[0].GetProperty("value").GetProperty("mediaType").GetString());
+        Assert.Equal(2, (await server.ValuesAsync("events", "orders")).Count);
+    }
+
+    [Fact]
+    public async Task TheSameEventTwiceIsOneValueWhateverTheMode()
+    {
+        await using var server = await StartAsync();
+        using var binary = Binary("/shop", "order-7", "first");
+        var (first, value) = await server.SendAsync(binary);
+        var (second, again) = await SendJsonAsync(server, HttpMethod.Post, "application/cloudevents+json",
+            """{"specversion": "1.0", "id": "order-7", "source": "/shop", "type": "com.example.order", "data": "second"}""");
+        var (third, batch) = await SendJsonAsync(server, HttpMethod.Post, "application/cloudevents-batch+json",
+            """[{"specversion": "1.0", "id": "order-7", "source": "/shop", "type": "com.example.order"}, {"specversion": "1.0", "id": "order-7", "source": "/other", "type": "t"}]""");
+
+        Assert.Equal((HttpStatusCode.Created, HttpStatusCode.OK, HttpStatusCode.OK), (first, second, third));
+        var id = value.GetProperty("id").GetString();
+        Assert.Equal(id, again.GetProperty("id").GetString());
+        var results = batch.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal((200, id), (results[0].GetProperty("status").GetInt32(), results[0].GetProperty("value").GetProperty("id").GetString()));
+        Assert.Equal(201, results[1].GetProperty("status").GetInt32()); // same id, another source: another event
+        Assert.Equal(2, (await server.ValuesAsync("events", "orders")).Count);
+        Assert.Equal("first", await server.ContentAsync(id!));
+    }
+
+    public static TheoryData<string, string?, string, int, string?, string> InvalidEvents() => new()
+    {
+        // name, content type (null: binary mode), body or headers, status, attribute, message
+        { "binary without ce-id", null, "ce-specversion: 1.0|ce-type: t|ce-source: /s", 400, "id", "The required attribute 'id' is missing" },
+        { "structured without id", "application/cloudevents+json", """{"specversion": "1.0", "type": "t", "source": "/s"}""", 400, "id", "The required attribute 'id' is missing" },
+        { "binary with specversion 0.3", null, "ce-specversion: 0.3|ce-id: 1|ce-type: t|ce-source: /s", 400, "specversion", "Unsupported specversion '0.3'" },
+        { "structured with specversion 2.0", "application/cloudevents+json", """{"specversion": "2.0", "id": "1", "type": "t", "source": "/s"}""", 400, "specversion", "Unsupported specversion '2.0'" },
+        { "upper-case attribute name", "application/cloudevents+json", """{"specversion": "1.0", "ID": "1", "type": "t", "source": "/s"}""", 400, "ID", "Attribute name 'ID' is not valid: CloudEvents attribute names are lower-case letters and digits (did you mean 'id'?)" },
+        { "upper-case extension name", "application/cloudevents+json", """{"specversion": "1.0", "id": "1", "type": "t", "source": "/s", "koaljaTask": "orders"}""", 400, "koaljaTask", "did you mean 'koaljatask'?" },
+        { "extension with an underscore", null, "ce-specversion: 1.0|ce-id: 1|ce-type: t|ce-source: /s|ce-my_ext: x", 400, "my_ext", "lower-case letters (a-z) and digits (0-9) only" },
+        { "non-JSON structured body", "application/cloudevents+json", "specversion=1.0&id=1", 400, "(body)", "The body of a structured-mode request is not JSON" },
+        { "structured body that is an array", "application/cloudevents+json", "[]", 400, "(event)", "An event in JSON is an object, not an array" },
+        { "batch that is not an array", "application/cloudevents-batch+json", """{"specversion": "1.0"}""", 400, "(body)", "A batch (application/cloudevents-batch+json) is a JSON array of events" },
+        { "id that is a number", "application/cloudevents+json", """{"specversion": "1.0", "id": 17, "type": "t", "source": "/s"}""", 400, "id", "Attribute 'id' must be a JSON string, not a number" },
+        { "empty type", "application/cloudevents+json", """{"specversion": "1.0", "id": "1", "type": "", "source": "/s"}""", 400, "type", "Attribute 'type' must not be empty" },
+        { "time that is not RFC 3339", "application/cloudevents+json", """{"specversion": "1.0", "id": "1", "type": "t", "source": "/s", "time": "yesterday"}""", 400, "time", "Attribute 'time' must be an RFC 3339 timestamp" },
+        { "relative dataschema", null, "ce-specversion: 1.0|ce-id: 1|ce-type: t|ce-source: /s|ce-dataschema: schema.json", 400, "dataschema", "Attribute 'dataschema' must be an absolute URI" },
+        { "data and data_base64", "application/cloudevents+json", """{"specversion": "1.0", "id": "1", "type": "t", "source": "/s", "data": 1, "data_base64": "AQ=="}""", 400, "data", "An event has 'data' or 'data_base64', not both" },
+        { "non-JSON data that is not a string", "application/cloudevents+json", """{"specversion": "1.0", "id": "1", "type": "t", "source": "/s", "datacontenttype": "text/csv", "data": {"a": 1}}""", 400, "data", "'data' must be a string" },
+        { "extension that is an object", "application/cloudevents+json", """{"specversion": "1.0", "id": "1", "type": "t", "source": "/s", "ext": {"a": 1}}""", 400, "ext", "must be a string, an integer or a boolean, not an object" },
+        { "percent-encoding that is not UTF-8", null, "ce-specversion: 1.0|ce-id: %C0%A0|ce-type: t|ce-source: /s", 400, "id", "not valid percent-encoded UTF-8" },
+        { "unknown task", "application/cloudevents+json", """{"specversion": "1.0", "id": "1", "type": "t", "source": "/s", "koaljatask": "ordres"}""", 400, "koaljatask", "has no FileDrop task 'ordres'" },
+        { "oversize structured body", "application/cloudevents+json", "{\"specversion\": \"1.0\", \"id\": \"1\", \"type\": \"t\", \"source\": \"/s\", \"data\": \"" + new string('x', 5000) + "\"}", 413, null, "limited to 4,096 bytes" },
+        { "oversize batch", "application/cloudevents-batch+json", "[" + string.Join(",", Enumerable.Repeat("{\"specversion\": \"1.0\", \"id\": \"1\", \"type\": \"t\", \"source\": \"/s\"}", 100)) + "]", 413, null, "limited to 4,096 bytes" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidEvents))]
+    public async Task InvalidEventsAreRefusedNamingTheAttributeAndNothingIsRecorded(string name, string? contentType, string body, int status, string? attribute, string message)
+    {
+        await using var server = await StartAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Post, Events);
+        if (contentType is null)
+        {
+            request.Content = new StringContent("data", Encoding.UTF8, "text/plain");
+            foreach (var header in body.Split('|'))
+            {
+                var (key, value) = (header[..header.IndexOf(':')], header[(header.IndexOf(':') + 1)..].Trim());
+                request.Headers.Add(key, value);
+            }
+        }
+        else
+        {
+            request.Content = new StringContent(body, Encoding.UTF8);
+            request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        }
+
+        var (actual, problem) = await server.SendAsync(request);
+
+        Assert.True(status == (int)actual, $"{name}: {(int)actual} {problem}");
+        Assert.Contains(message, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        if (attribute is not null)
+        {
+            Assert.Equal(attribute, problem.GetProperty("attribute").GetString());
+        }
+
+        Assert.Empty(await server.ValuesAsync("events", "orders"));
+        using var connection = server.Server.Router.Registry.Open();
+        using var count = connection.CreateCommand();
+        count.CommandText = "SELECT COUNT(*) FROM ingress_events";
+        Assert.Equal(0L, (long)count.ExecuteScalar()!);
+    }
+
+    [Fact]
+    public async Task ADatarefIsFetchedAndItsContentBecomesTheValue()
+    {
+        await using var receiver = await HttpReceiver.StartAsync();
+        receiver.Files["report.csv"] = ("a,b\n1,2\n"u8.ToArray(), "text/csv");
+        await using var server = await StartAsync();
+
+        var (status, value) = await SendJsonAsync(server, HttpMethod.Post, "application/cloudevents+json",
+            $$"""{"specversion": "1.0", "id": "r-1", "type": "com.example.report", "source": "/reports", "dataref": "{{receiver.Url}}files/report.csv"}""");
+
+        Assert.Equal(HttpStatusCode.Created, status);
+        Assert.Equal("text/csv", value.GetProperty("mediaType").GetString());
+        Assert.Equal("a,b\n1,2\n", await server.ContentAsync(value.GetProperty("id").GetString()!));
+    }
+
+    [Theory]
+    [InlineData("{receiver}files/missing.csv", "answered 404")]
+    [InlineData("http://169.254.169.254/latest/meta-data/", "link-local, multicast or unspecified")]
+    [InlineData("/relative/path", "not an absolute http:// or https:// URL")]
+    [InlineData("ftp://example.com/file", "not an absolute http:// or https:// URL")]
+    public async Task ADatarefThatCannotBeFetchedIsRefusedAndNothingIsRecorded(string dataRef, string message)
+    {
+        await using var receiver = await HttpReceiver.StartAsync();
+        await using var server = await StartAsync();
+
+        var (status, problem) = await SendJsonAsync(server, HttpMethod.Post, "application/cloudevents+json",
+            $$"""{"specversion": "1.0", "id": "r-1", "type": "t", "source": "/reports", "dataref": "{{dataRef.Replace("{receiver}", receiver.Url.ToString(), StringComparison.Ordinal)}}"}""");
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+        Assert.Equal("dataref", problem.GetProperty("attribute").GetString());
+        Assert.Contains(message, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Empty(await server.ValuesAsync("events", "orders"));
+    }
+
+    [Fact]
+    public async Task AnEventPostedToATaskGoesThereAndKoaljataskPicksAmongSeveralDrops()
+    {
+        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Load("""
+            apiVersion: koalja.aljabr.io/v1alpha1
+            kind: Pipeline
+            metadata: {name: two}
+            spec:
+              tasks:
+              - {name: left, type: FileDrop, outputs: [{name: out, typeRef: text}]}
+              - {name: right, type: FileDrop, outputs: [{name: out, typeRef: text}, {name: extra, typeRef: text}]}
+              types: [{name: text, protocol: File, format: Text}]
+            """));
+
+        using var toTask = Binary("/s", "1", "to left");
+        toTask.RequestUri = new Uri("pipelines/two/left", UriKind.Relative);
+        var (byUrl, left) = await server.SendAsync(toTask);
+        using var named = Binary("/s", "2", "to right");
+        named.RequestUri = new Uri("api/pipelines/two/events", UriKind.Relative);
+        named.Headers.Add("ce-koaljatask", "right");
+        named.Headers.Add("ce-koaljaoutput", "extra");
+        var (byExtension, right) = await server.SendAsync(named);
+        using var unnamed = Binary("/s", "3", "nowhere");
+        unnamed.RequestUri = new Uri("api/pipelines/two/events", UriKind.Relative);
+        var (ambiguous, problem) = await server.SendAsync(unnamed);
+
+        Assert.Equal((HttpStatusCode.Created, HttpStatusCode.Created, HttpStatusCode.BadRequest), (byUrl, byExtension, ambiguous));
+        Assert.Equal(("left", "out"), (left.GetProperty("task").GetString(), left.GetProperty("output").GetString()));
+        Assert.Equal(("right", "extra"), (right.GetProperty("task").GetString(), right.GetProperty("output").GetString()));
+        Assert.Equal("koaljatask", problem.GetProperty("attribute").GetString());
+        Assert.Contains("has 2 FileDrop tasks (left, right)", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ARequestThatIsNoCloudEventGets415FromTheEventsEndpoint()
+    {
+        await using var server = await StartAsync();
+        using var response = await server.Http.PostAsync(Events, new StringContent("plain"));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Contains("ce-specversion", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    internal static HttpRequestMessage Binary(string source, string id, string data)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, Events) { Content = new StringContent(data, Encoding.UTF8, "text/plain") };
+        request.Headers.Add("ce-specversion", "1.0");
+        request.Headers.Add("ce-type", "com.example.order");
+        request.Headers.Add("ce-source", source);
+        request.Headers.Add("ce-id", id);
+        return request;
+    }
+
+    private static async Task<(HttpStatusCode Status, JsonElement Json)> SendJsonAsync(KoaljaTestServer server, HttpMethod method, string contentType, string body)
+    {
+        using var request = new HttpRequestMessage(method, Events) { Content = new StringContent(body, Encoding.UTF8) };
+        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        return await server.SendAsync(request);
+    }
+}
