@@ -1,4 +1,0 @@
-namespace Koalja.Operator.Hosting;
-
-/// <summary>A storage or registry setting is wrong; the message names the setting (flag or environment variable) and what would work.</summary>
-public sealed class BackendException(string message, Exception? inner = null) : Exception(message, inner);
