@@ -270,7 +270,11 @@ public sealed partial class PipelineRouter : IAsyncDisposable
                 continue;
             }
 
-            effects.Publish(ValueRecorded);
+            // After the commit: a failing effect or subscriber is logged and must never end this loop (every later command would wait forever).
+            foreach (var failure in effects.Publish(ValueRecorded))
+            {
+                LogEffectFailed(failure);
+            }
         }
     }
 
@@ -578,19 +582,41 @@ public sealed partial class PipelineRouter : IAsyncDisposable
 
         public void Complete(Action action) => _afterCommit.Add(action);
 
-        public void Publish(Action<ValueRecord>? recorded)
+        /// <summary>Runs every effect and announces every value; returns what threw, so that one failure stops none of the others.</summary>
+        public List<Exception> Publish(Action<ValueRecord>? recorded)
         {
+            var failures = new List<Exception>();
             foreach (var action in _afterCommit)
             {
-                action();
+                Run(action, failures);
             }
 
             foreach (var value in Recorded)
             {
-                recorded?.Invoke(value);
+                foreach (var subscriber in recorded?.GetInvocationList().Cast<Action<ValueRecord>>() ?? [])
+                {
+                    Run(() => subscriber(value), failures);
+                }
+            }
+
+            return failures;
+        }
+
+        private static void Run(Action action, List<Exception> failures)
+        {
+            try
+            {
+                action();
+            }
+            catch (Exception e)
+            {
+                failures.Add(e);
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "An after-commit effect or a value subscriber failed; the router goes on")]
+    private partial void LogEffectFailed(Exception error);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Pipeline {Pipeline}: another process took its lease (this one was paused longer than the lease); this process stops routing it")]
     private partial void LogLeaseLost(string pipeline);
