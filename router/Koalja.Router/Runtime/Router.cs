@@ -591,9 +591,15 @@ public sealed partial class PipelineRouter : IAsyncDisposable
                 Run(action, failures);
             }
 
+            if (Recorded.Count == 0 || recorded is null)
+            {
+                return failures;
+            }
+
+            var subscribers = recorded.GetInvocationList().Cast<Action<ValueRecord>>().ToList(); // once per batch, not per value
             foreach (var value in Recorded)
             {
-                foreach (var subscriber in recorded?.GetInvocationList().Cast<Action<ValueRecord>>() ?? [])
+                foreach (var subscriber in subscribers)
                 {
                     Run(() => subscriber(value), failures);
                 }
