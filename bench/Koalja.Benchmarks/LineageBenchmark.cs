@@ -185,13 +185,13 @@ internal static class LineageBenchmark
             foreach (var value in arrivals)
             {
                 writer.InsertLinkEntry(pipeline, task, "in", value.ValueId, "link", value.Arrival, Now());
-                writer.SetLinkEntryState(pipeline, task, value, "consumed", Now());
+                writer.SetLinkEntryState(pipeline, task, value, LinkEntryState.Consumed, Now());
             }
 
             writer.InsertSnapshot(pipeline, task, "code-" + task, new Snapshot(snapshotId, _n, [new SnapshotInput("in", arrivals)]), Now());
             var executionId = Guid.CreateVersion7().ToString("N");
-            writer.InsertExecution(new ExecutionRecord(executionId, snapshotId, 1, "local-0", Now(), Now(), "succeeded", 0, null, null, Sha(executionId)));
-            writer.FinishSnapshot(snapshotId, "succeeded", Now());
+            writer.InsertExecution(new ExecutionRecord(executionId, snapshotId, 1, "local-0", Now(), Now(), ExecutionStatus.Succeeded, 0, null, null, Sha(executionId)));
+            writer.FinishSnapshot(snapshotId, SnapshotStatus.Succeeded, Now());
             var output = Guid.CreateVersion7().ToString("N");
             writer.InsertValue(new ValueRecord(output, pipeline, task, "out", 0, Sha(output), 2, "text/plain", Now(), "rev", "code-" + task, snapshotId, executionId, null));
             return [output];

@@ -65,8 +65,8 @@ public abstract class RegistryContractTests
             }
 
             Assert.False(w.InsertLinkEntry("p", "join", "left", "a", "l-left", 0, T0));
-            w.SetLinkEntryState("p", "join", new ArrivedValue("a", "left", 0), "taken", T0);
-            w.SetLinkEntryState("p", "join", new ArrivedValue("b", "left2", 1), "consumed", T0);
+            w.SetLinkEntryState("p", "join", new ArrivedValue("a", "left", 0), LinkEntryState.Taken, T0);
+            w.SetLinkEntryState("p", "join", new ArrivedValue("b", "left2", 1), LinkEntryState.Consumed, T0);
             w.InsertSnapshot("p", "join", "code-1", snapshot, T0);
             w.RecordAttempt("s1", failed: true);
             w.RecordAttempt("s1", failed: false);
@@ -77,7 +77,7 @@ public abstract class RegistryContractTests
         var pending = Assert.Single(reader.Outstanding("p", "join", ["left", "right"]));
         Assert.Equal(1, pending.Failures);
         Assert.Equal(snapshot.Inputs.Select(i => (i.Name, string.Join(",", i.Values))), pending.Snapshot.Inputs.Select(i => (i.Name, string.Join(",", i.Values))));
-        Assert.Equal(("code-1", "ready", 2), reader.Snapshot("s1"));
+        Assert.Equal(("code-1", SnapshotStatus.Ready, 2), reader.Snapshot("s1"));
         Assert.Equal(["c", "d"], reader.QueuedEntries("p", "join").Select(e => e.ValueId));
         Assert.Equal((4L, 1L), (reader.NextArrival("p", "join"), reader.NextSequence("p", "join")));
         var counts = reader.TaskCounts("p")["join"];
@@ -140,8 +140,8 @@ public abstract class RegistryContractTests
     private static void Execute(RegistryWriter w, string task, string snapshot, (string Input, string Value)[] inputs, string output, DateTimeOffset at)
     {
         w.InsertSnapshot("p", task, "code-" + task, new Snapshot(snapshot, 0, inputs.Select((i, n) => new SnapshotInput(i.Input, [new ArrivedValue(i.Value, i.Input, n)])).ToArray()), at);
-        w.InsertExecution(new ExecutionRecord("e-" + snapshot, snapshot, 1, "w", at, at, "succeeded", 0, null, null, null));
-        w.FinishSnapshot(snapshot, "succeeded", at);
+        w.InsertExecution(new ExecutionRecord("e-" + snapshot, snapshot, 1, "w", at, at, ExecutionStatus.Succeeded, 0, null, null, null));
+        w.FinishSnapshot(snapshot, SnapshotStatus.Succeeded, at);
         w.InsertValue(new ValueRecord(output, "p", task, "out", 0, new string('b', 64), 1, "text/plain", at, "rev", "code-" + task, snapshot, "e-" + snapshot, null));
     }
 

@@ -48,6 +48,7 @@ internal static class TestServers
         var (code, output) = Run(script, "start", dir);
         if (code != 0)
         {
+            Run(script, "stop", dir); // what did start (a monitor without its gateway) must not outlive the test process
             throw new InvalidOperationException($"Could not start the test server {server} ({script} start {dir}, exit {code}):\n{output}\n"
                 + "Start the servers with tests/servers/up, or run the tests with ./run-tests, which does.");
         }

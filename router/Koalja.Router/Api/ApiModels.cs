@@ -28,7 +28,7 @@ public sealed record SourceValueDto(string Id, string ArrivedOn);
 public sealed record ExecutionDto(string Id, string SnapshotId, int Attempt, string Worker, DateTimeOffset Started, DateTimeOffset Finished,
     string Status, int? ExitCode, string? Error, string? LogUri)
 {
-    public static ExecutionDto From(ExecutionRecord e) => new(e.Id, e.SnapshotId, e.Attempt, e.Worker, e.StartedAt, e.FinishedAt, e.Status, e.ExitCode, e.Error,
+    public static ExecutionDto From(ExecutionRecord e) => new(e.Id, e.SnapshotId, e.Attempt, e.Worker, e.StartedAt, e.FinishedAt, e.Status.Text(), e.ExitCode, e.Error,
         e.LogSha256 is null ? null : Core.Contract.ArtifactUri.For(e.LogSha256));
 }
 

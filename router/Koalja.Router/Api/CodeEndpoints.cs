@@ -86,7 +86,7 @@ internal static class CodeEndpoints
         using (var connection = router.Registry.Open())
         {
             var known = new RegistryReader(connection).CodeVersion(version) is not null;
-            var record = new CodeVersionRecord(version, p, t, CodeKinds.Name(kind), DateTimeOffset.UtcNow, specVersion, stored.Sha256, stored.Size, code.Entrypoint,
+            var record = new CodeVersionRecord(version, p, t, CodeKinds.Name(kind), router.Time.GetUtcNow(), specVersion, stored.Sha256, stored.Size, code.Entrypoint,
                 DropEndpoint.SafeName(name ?? Uri.UnescapeDataString(http.Request.Headers["X-Koalja-Filename"].ToString())));
             await router.SetCodeAsync(runtime, t, record, code, activate ?? true);
             ReplayReport? report = null;
@@ -96,7 +96,7 @@ internal static class CodeEndpoints
             }
 
             var reader = new RegistryReader(connection);
-            var dto = new CodeDropDto(Version(reader, runtime, t, version)!, runtime.CodeVersions[t] == version, report is null ? null : ReplayDto.From(report));
+            var dto = new CodeDropDto(Version(reader, runtime, t, version)!, runtime.Code(t).Version == version, report is null ? null : ReplayDto.From(report));
             return Results.Json(dto, ApiJsonContext.Default.CodeDropDto, statusCode: known ? StatusCodes.Status200OK : StatusCodes.Status201Created);
         }
     }
@@ -108,9 +108,10 @@ internal static class CodeEndpoints
             return missing;
         }
 
+        var current = runtime.Code(t).Version;
         using var connection = router.Registry.Open();
-        var versions = new RegistryReader(connection).CodeVersions(p, t).Select(v => CodeVersionDto.From(v.Code, v.Values, runtime.CodeVersions[t])).ToList();
-        return Results.Json(new CodeListDto(p, t, runtime.CodeVersions[t], versions), ApiJsonContext.Default.CodeListDto);
+        var versions = new RegistryReader(connection).CodeVersions(p, t).Select(v => CodeVersionDto.From(v.Code, v.Values, current)).ToList();
+        return Results.Json(new CodeListDto(p, t, current, versions), ApiJsonContext.Default.CodeListDto);
     }
 
     public static IResult Get(string p, string t, string version, PipelineRouter router)
@@ -133,12 +134,13 @@ internal static class CodeEndpoints
             return missing;
         }
 
-        var (code, problem) = await router.ActivateCodeAsync(runtime, t, version);
-        if (problem is not null)
+        var activation = await router.ActivateCodeAsync(runtime, t, version);
+        switch (activation.Problem)
         {
-            return code is null && problem.Contains("has no code version", StringComparison.Ordinal)
-                ? Problems.NotFound(problem, "GET the task's code to list its versions.")
-                : Problems.Status(StatusCodes.Status409Conflict, "Cannot activate this version", problem);
+            case CodeActivationProblem.UnknownVersion:
+                return Problems.NotFound(activation.Message!, "GET the task's code to list its versions.");
+            case CodeActivationProblem.DroppedOntoEarlierSpec:
+                return Problems.Status(StatusCodes.Status409Conflict, "Cannot activate this version", activation.Message);
         }
 
         using var connection = router.Registry.Open();
@@ -146,7 +148,7 @@ internal static class CodeEndpoints
     }
 
     private static CodeVersionDto? Version(RegistryReader reader, PipelineRuntime runtime, string task, string version) =>
-        reader.CodeVersions(runtime.Name, task).Where(v => v.Code.Id == version).Select(v => CodeVersionDto.From(v.Code, v.Values, runtime.CodeVersions[task])).FirstOrDefault();
+        reader.CodeVersions(runtime.Name, task).Where(v => v.Code.Id == version).Select(v => CodeVersionDto.From(v.Code, v.Values, runtime.Code(task).Version)).FirstOrDefault();
 
     private static IResult? Find(PipelineRouter router, string p, string t, out PipelineRuntime runtime)
     {

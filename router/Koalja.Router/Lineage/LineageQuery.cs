@@ -83,7 +83,7 @@ internal sealed class LineageQuery(DbConnection connection)
 
                 if (!executions.ContainsKey(executionId))
                 {
-                    var execution = new ExecutionRecord(executionId, value.SnapshotId!, Rows.Int(r, 17), r.GetString(18), Time(r, 19), Time(r, 20), r.GetString(21),
+                    var execution = new ExecutionRecord(executionId, value.SnapshotId!, Rows.Int(r, 17), r.GetString(18), Time(r, 19), Time(r, 20), RegistryStates.ParseExecutionStatus(r.GetString(21)),
                         Rows.IntOrNull(r, 22), Str(r, 23), null, Str(r, 24));
                     executions[executionId] = new LineageExecution(execution, value.Pipeline, value.Task, Str(r, 25) ?? value.CodeVersion ?? "");
                 }
@@ -159,7 +159,7 @@ internal sealed class LineageQuery(DbConnection connection)
         {
             while (r.Read())
             {
-                runs.Add((new ExecutionRecord(r.GetString(0), r.GetString(1), Rows.Int(r, 2), r.GetString(3), Time(r, 4), Time(r, 5), r.GetString(6),
+                runs.Add((new ExecutionRecord(r.GetString(0), r.GetString(1), Rows.Int(r, 2), r.GetString(3), Time(r, 4), Time(r, 5), RegistryStates.ParseExecutionStatus(r.GetString(6)),
                     Rows.IntOrNull(r, 7), Str(r, 8), Str(r, 9), Str(r, 10)), r.GetString(11), r.GetString(12)));
             }
         }

@@ -23,7 +23,7 @@ public static class OpenLineageEvents
         foreach (var run in runs)
         {
             events.Add(Event(run, "START", run.Execution.StartedAt, outputs: false));
-            events.Add(Event(run, run.Execution.Status == "succeeded" ? "COMPLETE" : "FAIL", run.Execution.FinishedAt, outputs: true));
+            events.Add(Event(run, run.Execution.Status == ExecutionStatus.Succeeded ? "COMPLETE" : "FAIL", run.Execution.FinishedAt, outputs: true));
         }
 
         return events;

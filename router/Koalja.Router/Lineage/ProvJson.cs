@@ -44,7 +44,7 @@ public static class ProvJson
                 ["koalja:snapshot"] = e.SnapshotId,
                 ["koalja:attempt"] = e.Attempt,
                 ["koalja:worker"] = e.Worker,
-                ["koalja:status"] = e.Status,
+                ["koalja:status"] = e.Status.Text(),
             };
             if (e.ExitCode is { } exit)
             {

@@ -27,7 +27,7 @@ public sealed record ExecutionRecord(
     string Worker,
     DateTimeOffset StartedAt,
     DateTimeOffset FinishedAt,
-    string Status,
+    ExecutionStatus Status,
     int? ExitCode,
     string? Error,
     string? StderrTail,

@@ -39,8 +39,6 @@ internal sealed class RegistryReader(DbConnection connection, DbTransaction? tra
     public long NextSequence(string pipeline, string task) =>
         Scalar("SELECT COALESCE(MAX(sequence) + 1, 0) FROM snapshots WHERE pipeline = @p AND task = @t", ("@p", pipeline), ("@t", task));
 
-    public int Attempts(string snapshotId) => (int)Scalar("SELECT COALESCE(MAX(attempts), 0) FROM snapshots WHERE id = @s", ("@s", snapshotId));
-
     public ValueRecord? Value(string id) =>
         Query($"SELECT {ValueColumns} FROM annotated_values WHERE id = @id", ReadValue, ("@id", id)).FirstOrDefault();
 
@@ -74,9 +72,9 @@ internal sealed class RegistryReader(DbConnection connection, DbTransaction? tra
             .ToDictionary(r => r.Item1, r => (r.Item2, r.Item3), StringComparer.Ordinal);
 
     /// <summary>A snapshot's code version, status and attempts so far.</summary>
-    public (string CodeVersion, string Status, int Attempts)? Snapshot(string id) =>
-        Query("SELECT code_version, status, attempts FROM snapshots WHERE id = @id", r => (r.GetString(0), r.GetString(1), Rows.Int(r, 2)), ("@id", id))
-            .Select(r => ((string, string, int)?)r).FirstOrDefault();
+    public (string CodeVersion, SnapshotStatus Status, int Attempts)? Snapshot(string id) =>
+        Query("SELECT code_version, status, attempts FROM snapshots WHERE id = @id", r => (r.GetString(0), RegistryStates.ParseSnapshotStatus(r.GetString(1)), Rows.Int(r, 2)), ("@id", id))
+            .Select(r => ((string, SnapshotStatus, int)?)r).FirstOrDefault();
 
     /// <summary>The task's most recent succeeded snapshots (not replays): the inputs a replay of new code runs on.</summary>
     public List<(string Id, long Sequence)> RetainedSnapshots(string pipeline, string task, int limit) =>
@@ -87,7 +85,7 @@ internal sealed class RegistryReader(DbConnection connection, DbTransaction? tra
 
     public ExecutionRecord? Execution(string id) =>
         Query("SELECT id, snapshot_id, attempt, worker, started_at, finished_at, status, exit_code, error, stderr_tail, log_sha256 FROM executions WHERE id = @id",
-            r => new ExecutionRecord(r.GetString(0), r.GetString(1), Rows.Int(r, 2), r.GetString(3), Time(r, 4), Time(r, 5), r.GetString(6),
+            r => new ExecutionRecord(r.GetString(0), r.GetString(1), Rows.Int(r, 2), r.GetString(3), Time(r, 4), Time(r, 5), RegistryStates.ParseExecutionStatus(r.GetString(6)),
                 Rows.IntOrNull(r, 7), Str(r, 8), Str(r, 9), Str(r, 10)), ("@id", id)).FirstOrDefault();
 
     /// <summary>The values a value was computed from, per snapshot input, in order, with the input each came through.</summary>
@@ -119,12 +117,12 @@ internal sealed class RegistryReader(DbConnection connection, DbTransaction? tra
             r => (r.GetString(0), r.GetString(1), Rows.Long(r, 2)), ("@p", pipeline)))
         {
             var c = For(task);
-            switch (status)
+            switch (RegistryStates.ParseSnapshotStatus(status))
             {
-                case "ready": c.Pending = n; break;
-                case "shadow" or "shadow-failed": break;
-                case "succeeded": c.Succeeded = n; break;
-                case "dead": c.DeadLettered = n; break;
+                case SnapshotStatus.Ready: c.Pending = n; break;
+                case SnapshotStatus.Succeeded: c.Succeeded = n; break;
+                case SnapshotStatus.Dead: c.DeadLettered = n; break;
+                case SnapshotStatus.Replaying or SnapshotStatus.Shadow or SnapshotStatus.ShadowFailed: break; // replays are not the task's runs
             }
         }
 
@@ -154,7 +152,7 @@ internal sealed class RegistryReader(DbConnection connection, DbTransaction? tra
             r => (r.GetString(0), r.GetString(1), Rows.Long(r, 2)), ("@p", pipeline)))
         {
             var (q, t, c) = result.GetValueOrDefault(link);
-            result[link] = state switch { "queued" => (n, t, c), "taken" => (q, n, c), _ => (q, t, n) };
+            result[link] = RegistryStates.ParseLinkEntryState(state) switch { LinkEntryState.Queued => (n, t, c), LinkEntryState.Taken => (q, n, c), _ => (q, t, n) };
         }
 
         return result;

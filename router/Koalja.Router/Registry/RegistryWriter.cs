@@ -142,21 +142,21 @@ internal sealed class RegistryWriter(Registry registry, DbConnection connection)
         ON CONFLICT DO NOTHING
         """, ("@p", pipeline), ("@t", task), ("@i", input), ("@v", valueId), ("@l", link), ("@a", arrival), ("@n", now)) > 0;
 
-    public void SetLinkEntryState(string pipeline, string task, ArrivedValue value, string state, DateTimeOffset now) => Defer("""
+    public void SetLinkEntryState(string pipeline, string task, ArrivedValue value, LinkEntryState state, DateTimeOffset now) => Defer("""
         UPDATE link_entries SET state = @s, consumed_at = CASE WHEN @s = 'consumed' THEN @n ELSE consumed_at END
         WHERE pipeline = @p AND task = @t AND input = @i AND value_id = @v AND state <> 'consumed'
-        """, ("@s", state), ("@n", now), ("@p", pipeline), ("@t", task), ("@i", value.Input), ("@v", value.ValueId));
+        """, ("@s", state.Text()), ("@n", now), ("@p", pipeline), ("@t", task), ("@i", value.Input), ("@v", value.ValueId));
 
     /// <summary>
     /// Records a snapshot and its ordered inputs; a replay (<paramref name="replayOf"/>) is recorded as a shadow of the original.
     /// A snapshot recorded before is left as it is (its id is a hash of its inputs, so they are the same).
     /// </summary>
-    public void InsertSnapshot(string pipeline, string task, string codeVersion, Snapshot snapshot, DateTimeOffset now, string status = "ready", string? replayOf = null)
+    public void InsertSnapshot(string pipeline, string task, string codeVersion, Snapshot snapshot, DateTimeOffset now, SnapshotStatus status = SnapshotStatus.Ready, string? replayOf = null)
     {
         Defer("""
             INSERT INTO snapshots (id, pipeline, task, sequence, code_version, status, created_at, replay_of) VALUES (@id, @p, @t, @s, @c, @st, @n, @r)
             ON CONFLICT (id) DO NOTHING
-            """, ("@id", snapshot.Id), ("@p", pipeline), ("@t", task), ("@s", snapshot.Sequence), ("@c", codeVersion), ("@st", status), ("@n", now), ("@r", replayOf));
+            """, ("@id", snapshot.Id), ("@p", pipeline), ("@t", task), ("@s", snapshot.Sequence), ("@c", codeVersion), ("@st", status.Text()), ("@n", now), ("@r", replayOf));
         foreach (var input in snapshot.Inputs)
         {
             for (var i = 0; i < input.Values.Count; i++)
@@ -174,14 +174,14 @@ internal sealed class RegistryWriter(Registry registry, DbConnection connection)
     public void RecordAttempt(string snapshotId, bool failed) =>
         Defer("UPDATE snapshots SET attempts = attempts + 1, failures = failures + @f WHERE id = @id", ("@f", failed ? 1 : 0), ("@id", snapshotId));
 
-    public void FinishSnapshot(string snapshotId, string status, DateTimeOffset now, string from = "ready") =>
-        Defer("UPDATE snapshots SET status = @s, finished_at = @n WHERE id = @id AND status = @from", ("@s", status), ("@n", now), ("@id", snapshotId), ("@from", from));
+    public void FinishSnapshot(string snapshotId, SnapshotStatus status, DateTimeOffset now, SnapshotStatus from = SnapshotStatus.Ready) =>
+        Defer("UPDATE snapshots SET status = @s, finished_at = @n WHERE id = @id AND status = @from", ("@s", status.Text()), ("@n", now), ("@id", snapshotId), ("@from", from.Text()));
 
     public void InsertExecution(ExecutionRecord e) => Defer("""
         INSERT INTO executions (id, snapshot_id, attempt, worker, started_at, finished_at, status, exit_code, error, stderr_tail, log_sha256)
         VALUES (@id, @s, @a, @w, @st, @f, @status, @x, @e, @tail, @log) ON CONFLICT (id) DO NOTHING
         """, ("@id", e.Id), ("@s", e.SnapshotId), ("@a", e.Attempt), ("@w", e.Worker), ("@st", e.StartedAt), ("@f", e.FinishedAt),
-        ("@status", e.Status), ("@x", e.ExitCode), ("@e", e.Error), ("@tail", e.StderrTail), ("@log", e.LogSha256));
+        ("@status", e.Status.Text()), ("@x", e.ExitCode), ("@e", e.Error), ("@tail", e.StderrTail), ("@log", e.LogSha256));
 
     public void InsertDeadLetter(DeadLetterRecord d) => Defer("""
         INSERT INTO dead_letters (snapshot_id, pipeline, task, reason, stderr_tail, attempts, created_at) VALUES (@s, @p, @t, @r, @tail, @a, @n)

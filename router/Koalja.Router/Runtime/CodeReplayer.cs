@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Koalja.Core.Contract;
 using Koalja.Core.Policies;
 using Koalja.Router.Registry;
@@ -27,32 +28,32 @@ internal sealed class CodeReplayer(PipelineRouter router, ITaskRunner runner)
             var before = Outputs(reader.SnapshotOutputs(id));
             if (replayId == id)
             {
-                results.Add(new ReplayResult(id, replayId, sequence, "unchanged", before, before, null));
+                results.Add(new ReplayResult(id, replayId, sequence, ReplayVerdict.Unchanged, before, before, null));
                 continue;
             }
 
             IReadOnlyList<ValueRecord> produced;
             string? error = null;
             var existing = reader.Snapshot(replayId);
-            if (existing is { Status: "ready" or "dead" })
+            if (existing is { Status: SnapshotStatus.Ready or SnapshotStatus.Dead })
             {
                 // the same inputs with this code are a real snapshot already (pending, or given up on): leave it to the dispatcher
-                results.Add(new ReplayResult(id, replayId, sequence, "failed", before, [], $"snapshot {replayId} (these inputs with this code) is {existing.Value.Status}; not replayed"));
+                results.Add(new ReplayResult(id, replayId, sequence, ReplayVerdict.Failed, before, [], $"snapshot {replayId} (these inputs with this code) is {existing.Value.Status.Text()}; not replayed"));
                 continue;
             }
 
-            if (existing is { Status: "shadow" } && publish)
+            if (existing is { Status: SnapshotStatus.Shadow } && publish)
             {
                 produced = await router.RecordReplayAsync(new ReplayCommand(runtime, task, id, original with { Id = replayId }, code.Version, existing.Value.Attempts, null, publish));
             }
-            else if (existing is { Status: "shadow" or "succeeded" })
+            else if (existing is { Status: SnapshotStatus.Shadow or SnapshotStatus.Succeeded })
             {
                 produced = reader.SnapshotOutputs(replayId);
             }
             else
             {
                 var replay = original with { Id = replayId };
-                var invocation = PipelineRouter.Invocation(runtime, task, replay, code.Version, code, (existing?.Attempts ?? 0) + 1, reader);
+                var invocation = InvocationBuilder.Build(runtime, task, replay, code.Version, code, (existing?.Attempts ?? 0) + 1, reader);
                 TaskOutcome outcome;
                 try
                 {
@@ -60,7 +61,8 @@ internal sealed class CodeReplayer(PipelineRouter router, ITaskRunner runner)
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    outcome = new TaskOutcome(false, [], DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, Error: $"the task runtime failed: {e.Message}");
+                    var now = router.Time.GetUtcNow();
+                    outcome = new TaskOutcome(false, [], now, now, Error: $"the task runtime failed: {e.Message}");
                 }
 
                 produced = await router.RecordReplayAsync(new ReplayCommand(runtime, task, id, replay, code.Version, invocation.Attempt, outcome, publish));
@@ -68,7 +70,7 @@ internal sealed class CodeReplayer(PipelineRouter router, ITaskRunner runner)
             }
 
             var after = Outputs(produced);
-            var result = error is not null ? "failed" : before.SequenceEqual(after) ? "unchanged" : "changed";
+            var result = error is not null ? ReplayVerdict.Failed : before.SequenceEqual(after) ? ReplayVerdict.Unchanged : ReplayVerdict.Changed;
             results.Add(new ReplayResult(id, replayId, sequence, result, before, after, error));
         }
 
@@ -82,15 +84,31 @@ internal sealed class CodeReplayer(PipelineRouter router, ITaskRunner runner)
 /// <summary>What a replay of new code found.</summary>
 public sealed record ReplayReport(string CodeVersion, bool Published, IReadOnlyList<ReplayResult> Snapshots)
 {
-    public int Changed => Snapshots.Count(s => s.Result == "changed");
+    public int Changed => Snapshots.Count(s => s.Result == ReplayVerdict.Changed);
 
-    public int Unchanged => Snapshots.Count(s => s.Result == "unchanged");
+    public int Unchanged => Snapshots.Count(s => s.Result == ReplayVerdict.Unchanged);
 
-    public int Failed => Snapshots.Count(s => s.Result == "failed");
+    public int Failed => Snapshots.Count(s => s.Result == ReplayVerdict.Failed);
 }
 
-/// <summary>One replayed snapshot: <c>changed</c>, <c>unchanged</c> or <c>failed</c>, with the outputs before and after.</summary>
-public sealed record ReplayResult(string SnapshotId, string ReplaySnapshotId, long Sequence, string Result,
+/// <summary>What a replay of one snapshot found; written <c>changed</c>, <c>unchanged</c> or <c>failed</c> in JSON.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ReplayVerdict>))]
+public enum ReplayVerdict
+{
+    /// <summary>The new code gave other outputs (by content hash, output and index).</summary>
+    [JsonStringEnumMemberName("changed")]
+    Changed,
+
+    [JsonStringEnumMemberName("unchanged")]
+    Unchanged,
+
+    /// <summary>The new code failed on these inputs, or the snapshot could not be replayed.</summary>
+    [JsonStringEnumMemberName("failed")]
+    Failed,
+}
+
+/// <summary>One replayed snapshot, with the outputs before and after.</summary>
+public sealed record ReplayResult(string SnapshotId, string ReplaySnapshotId, long Sequence, ReplayVerdict Result,
     IReadOnlyList<ReplayOutput> Before, IReadOnlyList<ReplayOutput> After, string? Error);
 
 /// <summary>One output value of a snapshot, by its content hash.</summary>

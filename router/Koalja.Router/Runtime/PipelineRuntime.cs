@@ -1,22 +1,30 @@
+using System.Collections.Concurrent;
+using System.Collections.Frozen;
 using Koalja.Core.Contract;
 using Koalja.Core.Policies;
 using Koalja.Core.Spec;
 
 namespace Koalja.Router.Runtime;
 
-/// <summary>What the router keeps in memory for one served pipeline: its spec, revision, code versions, links and assemblers.</summary>
+/// <summary>
+/// What the router keeps in memory for one served pipeline: its spec, revision, code versions, links, assemblers
+/// and dispatchers. Only the router loop changes it; the current code of a task is also read from HTTP threads,
+/// so it is one immutable <see cref="CurrentCode"/> per task, replaced whole.
+/// </summary>
 internal sealed class PipelineRuntime
 {
     private readonly Dictionary<(string Task, string Output), List<(LinkSpec Link, TaskRef Destination)>> _outgoing = [];
+    private readonly ConcurrentDictionary<string, CurrentCode> _code = new(StringComparer.Ordinal);
 
     public PipelineRuntime(Pipeline pipeline)
     {
         Pipeline = pipeline;
         SpecJson = Runtime.SpecJson.Serialize(pipeline.Spec);
         Revision = Runtime.SpecJson.Revision(pipeline.Spec);
-        foreach (var task in pipeline.Spec.Tasks)
+        SpecCodeVersions = pipeline.Spec.Tasks.ToFrozenDictionary(t => t.Name, t => Runtime.SpecJson.CodeVersion(pipeline.Name, t), StringComparer.Ordinal);
+        foreach (var (task, version) in SpecCodeVersions)
         {
-            SpecCodeVersions[task.Name] = CodeVersions[task.Name] = Runtime.SpecJson.CodeVersion(pipeline.Name, task);
+            _code[task] = new CurrentCode(version, null);
         }
 
         foreach (var link in pipeline.Spec.Links)
@@ -47,32 +55,20 @@ internal sealed class PipelineRuntime
 
     public string Revision { get; }
 
-    /// <summary>Per task, the code version new snapshots are made for: the spec's, or dropped code made current.</summary>
-    public Dictionary<string, string> CodeVersions { get; } = new(StringComparer.Ordinal);
-
     /// <summary>Per task, the code version of the executor as the pipeline file writes it.</summary>
-    public Dictionary<string, string> SpecCodeVersions { get; } = new(StringComparer.Ordinal);
+    public FrozenDictionary<string, string> SpecCodeVersions { get; }
 
-    /// <summary>Per task with current dropped code: that code.</summary>
-    public Dictionary<string, TaskCode> DroppedCode { get; } = new(StringComparer.Ordinal);
+    /// <summary>The code new snapshots of <paramref name="task"/> are made for: the spec's executor, or dropped code made current.</summary>
+    public CurrentCode Code(string task) => _code[task];
 
-    /// <summary>Makes <paramref name="code"/> (null: the spec's executor) the task's current code for new snapshots.</summary>
+    /// <summary>Makes <paramref name="code"/> (null: the spec's executor) the task's current code for new snapshots. Router loop only.</summary>
     public void UseCode(string task, TaskCode? code)
     {
-        var version = code?.Version ?? SpecCodeVersions[task];
-        CodeVersions[task] = version;
-        if (code is null)
-        {
-            DroppedCode.Remove(task);
-        }
-        else
-        {
-            DroppedCode[task] = code;
-        }
-
+        var current = new CurrentCode(code?.Version ?? SpecCodeVersions[task], code);
+        _code[task] = current;
         if (Assemblers.TryGetValue(task, out var assembler))
         {
-            assembler.CodeVersion = version;
+            assembler.CodeVersion = current.Version;
         }
     }
 
@@ -81,6 +77,13 @@ internal sealed class PipelineRuntime
 
     public Dictionary<string, TaskDispatcher> Dispatchers { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Per task, the values held at its inputs (queued, buffered or in an unfinished snapshot), as a snapshot event
+    /// describes them: routing puts them here and consumption takes them out, so a ready snapshot is described
+    /// without reading the registry inside the write transaction.
+    /// </summary>
+    public Dictionary<string, Dictionary<(string Input, string ValueId), InvocationValue>> InHand { get; } = new(StringComparer.Ordinal);
+
     public IReadOnlyList<(LinkSpec Link, TaskRef Destination)> Outgoing(string task, string output) =>
         _outgoing.TryGetValue((task, output), out var links) ? links : [];
 
@@ -88,3 +91,6 @@ internal sealed class PipelineRuntime
 
     public static IReadOnlyList<string> InputOrder(TaskSpec task) => task.SnapshotInputs.Select(i => i.Name).ToList();
 }
+
+/// <summary>A task's current code: its version, and the dropped code when that is what runs (null: the spec's executor).</summary>
+internal sealed record CurrentCode(string Version, TaskCode? Dropped);

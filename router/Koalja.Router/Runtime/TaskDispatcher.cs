@@ -19,18 +19,20 @@ internal sealed partial class TaskDispatcher
     private readonly string _task;
     private readonly ITaskRunner _runner;
     private readonly RuntimeOptions _options;
+    private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly Task[] _workers;
     private int _running;
     private int _queued;
 
-    public TaskDispatcher(PipelineRouter router, PipelineRuntime runtime, string task, int slots, ITaskRunner runner, RuntimeOptions options, ILogger log, CancellationToken stopping)
+    public TaskDispatcher(PipelineRouter router, PipelineRuntime runtime, string task, int slots, ITaskRunner runner, RuntimeOptions options, TimeProvider time, ILogger log, CancellationToken stopping)
     {
         _router = router;
         _runtime = runtime;
         _task = task;
         _runner = runner;
         _options = options;
+        _time = time;
         _log = log;
         Slots = slots;
         _workers = Enumerable.Range(0, slots).Select(i => Task.Run(() => WorkAsync($"local-{task}-{i}", stopping), CancellationToken.None)).ToArray();
@@ -90,7 +92,8 @@ internal sealed partial class TaskDispatcher
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                outcome = new TaskOutcome(false, [], DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, Error: $"the task runtime failed: {e.Message}");
+                var now = _time.GetUtcNow();
+                outcome = new TaskOutcome(false, [], now, now, Error: $"the task runtime failed: {e.Message}");
             }
 
             stopping.ThrowIfCancellationRequested();
@@ -111,7 +114,7 @@ internal sealed partial class TaskDispatcher
 
             var delay = _options.RetryDelayFor(attempt);
             LogRetry(_runtime.Name, _task, current.SnapshotId, attempt, outcome.Error, delay);
-            await Task.Delay(delay, stopping);
+            await Task.Delay(delay, _time, stopping);
         }
     }
 
@@ -132,7 +135,7 @@ internal sealed partial class TaskDispatcher
             {
                 var delay = _options.RetryDelayFor(failures);
                 LogFinishFailed(e, _runtime.Name, _task, snapshotId, delay);
-                await Task.Delay(delay, stopping);
+                await Task.Delay(delay, _time, stopping);
             }
         }
     }

@@ -61,8 +61,7 @@ internal sealed record ActivateCodeCommand(PipelineRuntime Runtime, string Task,
 {
     public override PipelineRuntime? Pipeline => Runtime;
 
-    /// <summary>The version made current, or why it cannot be.</summary>
-    public TaskCompletionSource<(CodeVersionRecord? Code, string? Problem)> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    public TaskCompletionSource<CodeActivation> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public override void Fail(Exception error) => Completion.TrySetException(error);
 }
@@ -86,6 +85,23 @@ internal sealed record RenewLeasesCommand : RouterCommand
     public override void Fail(Exception error)
     {
     }
+}
+
+/// <summary>The version made current (<see cref="Activated"/>), or why it cannot be.</summary>
+internal sealed record CodeActivation(CodeVersionRecord? Activated, CodeActivationProblem? Problem, string? Message)
+{
+    public static CodeActivation Done(CodeVersionRecord record) => new(record, null, null);
+
+    public static CodeActivation Refused(CodeActivationProblem problem, string message) => new(null, problem, message);
+}
+
+internal enum CodeActivationProblem
+{
+    /// <summary>The task has no code version of that id.</summary>
+    UnknownVersion,
+
+    /// <summary>The version was dropped onto an earlier spec of the task (its executor, inputs or outputs changed since).</summary>
+    DroppedOntoEarlierSpec,
 }
 
 /// <summary>What happens to a snapshot after an execution.</summary>

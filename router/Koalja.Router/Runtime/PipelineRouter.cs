@@ -1,0 +1,175 @@
+using Koalja.Core.Contract;
+using Koalja.Core.Spec;
+using Koalja.Storage;
+using Koalja.Router.Registry;
+using Koalja.Tasks;
+using Microsoft.Extensions.Logging;
+
+namespace Koalja.Router.Runtime;
+
+/// <summary>
+/// The only writer of the registry. It records dropped and produced values, appends them to the queues
+/// of the links they travel, runs each destination task's snapshot assembler, records ready snapshots
+/// and hands them to the task's dispatcher, and records how executions end. Commands are applied one
+/// at a time by one loop (<see cref="CommandLoop"/>); a batch of them shares one transaction, and each command
+/// completes only after that transaction has committed, so an acknowledged drop or result survives a crash. At start
+/// the assemblers are rebuilt from the registry and unfinished snapshots are dispatched again (<see cref="RouterRecovery"/>).
+/// </summary>
+public sealed class PipelineRouter : IAsyncDisposable
+{
+    private readonly RouterState _state;
+    private readonly ITaskRunner _runner;
+    private readonly ILogger _log;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly CommandLoop _loop;
+    private readonly LeaseKeeper _leases;
+    private readonly RouterRecovery _recovery;
+    private readonly IngestHandler _ingest;
+    private readonly FinishHandler _finish;
+    private readonly SetCodeHandler _setCode;
+    private readonly ActivateCodeHandler _activate;
+    private readonly ReplayHandler _replay;
+    private int _disposed;
+
+    public PipelineRouter(Registry.Registry registry, ITaskRunner runner, RuntimeOptions options, TimeProvider time, ILogger<PipelineRouter> log)
+    {
+        _state = new RouterState(registry, options, time, log);
+        _runner = runner;
+        _log = log;
+        var routing = new ValueRouting(_state);
+        _recovery = new RouterRecovery(_state);
+        _leases = new LeaseKeeper(_state);
+        _ingest = new IngestHandler(_state, routing);
+        _finish = new FinishHandler(_state, routing);
+        _setCode = new SetCodeHandler(_state);
+        _activate = new ActivateCodeHandler(_state);
+        _replay = new ReplayHandler(_state, routing);
+        _loop = new CommandLoop(_state, Apply, _recovery.Reload, () => ValueRecorded);
+    }
+
+    /// <summary>Raised after a value is committed (dropped or produced); for live views and waiting clients.</summary>
+    public event Action<ValueRecord>? ValueRecorded;
+
+    internal IReadOnlyDictionary<string, PipelineRuntime> Pipelines => _state.Pipelines;
+
+    public Registry.Registry Registry => _state.Registry;
+
+    internal TimeProvider Time => _state.Time;
+
+    /// <summary>Registers the pipelines, rebuilds their state from the registry, and starts dispatching.</summary>
+    /// <exception cref="PipelineLeasedException">Another live Koalja process routes one of the pipelines on this registry.</exception>
+    public void Start(IEnumerable<Pipeline> pipelines)
+    {
+        var list = pipelines.ToList();
+        var writer = _state.Open();
+        var now = _state.Time.GetUtcNow();
+        List<(TaskDispatcher Dispatcher, TaskInvocation Invocation)> resume;
+        writer.Begin();
+        try
+        {
+            _leases.Acquire(list.Select(p => p.Name), now);
+            resume = _recovery.Load(list, now, NewDispatcher);
+            writer.Commit();
+        }
+        catch
+        {
+            writer.Rollback();
+            throw;
+        }
+
+        foreach (var (dispatcher, invocation) in resume)
+        {
+            dispatcher.Enqueue(invocation);
+        }
+
+        _loop.Start();
+        _leases.StartRenewing(_loop.Post);
+    }
+
+    private TaskDispatcher NewDispatcher(PipelineRuntime runtime, TaskSpec task)
+    {
+        var slots = task.EffectiveSnapshotPolicy == SnapshotPolicy.AllNew && task.EffectiveLaunchPolicy == LaunchPolicy.Auto ? Math.Max(1, _state.Options.SlotsPerTask) : 1;
+        return new TaskDispatcher(this, runtime, task.Name, slots, _runner, _state.Options, _state.Time, _log, _stopping.Token);
+    }
+
+    /// <summary>Records a code version and makes it current if asked; completes once durable.</summary>
+    internal Task SetCodeAsync(PipelineRuntime runtime, string task, CodeVersionRecord record, TaskCode code, bool activate) =>
+        Send(new SetCodeCommand(runtime, task, record, code, activate)).Completion.Task;
+
+    internal Task<CodeActivation> ActivateCodeAsync(PipelineRuntime runtime, string task, string version) =>
+        Send(new ActivateCodeCommand(runtime, task, version)).Completion.Task;
+
+    internal Task<IReadOnlyList<ValueRecord>> RecordReplayAsync(ReplayCommand command) => Send(command).Completion.Task;
+
+    /// <summary>
+    /// Records a dropped value and routes it; completes once it is durable. Idempotent per <paramref name="idempotencyKey"/>,
+    /// or per the (source, id) of the CloudEvent it came as (then Created is false and the earlier value is returned).
+    /// </summary>
+    public Task<(ValueRecord Value, bool Created)> IngestAsync(string pipeline, string task, string output, StoredArtifact artifact, string mediaType, string? sourceName,
+        string? idempotencyKey, IngressEventRecord? cloudEvent = null) =>
+        Send(new IngestCommand(_state.Pipelines[pipeline], task, output, artifact, mediaType, sourceName, idempotencyKey, cloudEvent)).Completion.Task;
+
+    internal Task<FinishDecision> FinishAsync(FinishCommand command) => Send(command).Completion.Task;
+
+    /// <summary>Executions running and snapshots waiting for a slot, per task.</summary>
+    public (int Running, int Queued) Activity(string pipeline, string task) =>
+        _state.Pipelines.TryGetValue(pipeline, out var runtime) && runtime.Dispatchers.TryGetValue(task, out var dispatcher) ? (dispatcher.Running, dispatcher.Queued) : (0, 0);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        await _leases.StopRenewingAsync();
+        var stopped = _loop.StopAsync();
+        await _stopping.CancelAsync();
+        foreach (var dispatcher in _state.Pipelines.Values.SelectMany(p => p.Dispatchers.Values))
+        {
+            await dispatcher.StopAsync();
+        }
+
+        await stopped;
+        if (_state.Started)
+        {
+            _leases.Release();
+        }
+
+        _state.Dispose();
+
+        foreach (var assembler in _state.Pipelines.Values.SelectMany(p => p.Assemblers.Values))
+        {
+            assembler.Dispose();
+        }
+
+        _stopping.Dispose();
+    }
+
+    private T Send<T>(T command) where T : RouterCommand
+    {
+        _loop.Post(command);
+        return command;
+    }
+
+    /// <summary>Hands a command to its handler, inside the loop's transaction.</summary>
+    private void Apply(RouterCommand command, AfterCommit after)
+    {
+        if (command.Pipeline is { Lost: true } lost)
+        {
+            after.Then(() => command.Fail(new PipelineNotOwnedException(lost.Name)));
+            return;
+        }
+
+        switch (command)
+        {
+            case IngestCommand ingest: _ingest.Apply(ingest, after); break;
+            case FinishCommand finish: _finish.Apply(finish, after); break;
+            case SetCodeCommand set: _setCode.Apply(set, after); break;
+            case ActivateCodeCommand activate: _activate.Apply(activate, after); break;
+            case ReplayCommand replay: _replay.Apply(replay, after); break;
+            case RenewLeasesCommand: _leases.Renew(after); break;
+            default: throw new InvalidOperationException($"No handler for {command.GetType().Name}.");
+        }
+    }
+}
