@@ -19,11 +19,15 @@ internal sealed class RegistryWriter(Registry registry, DbConnection connection)
 
     public DbTransaction? Transaction => _transaction;
 
+    /// <summary>How often a reader was asked for inside a transaction: each one sends the held-back writes first (a round trip on PostgreSQL).</summary>
+    public long ReadersOpened { get; private set; }
+
     public void Begin() => _transaction = registry.BeginWrite(connection);
 
     /// <summary>A reader inside this transaction: it sees every write made so far (held-back writes are sent first).</summary>
     public RegistryReader Reader()
     {
+        ReadersOpened++;
         Flush();
         return new RegistryReader(connection, _transaction, Flush);
     }

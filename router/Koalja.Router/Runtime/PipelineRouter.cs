@@ -56,6 +56,8 @@ public sealed class PipelineRouter : IAsyncDisposable
 
     internal TimeProvider Time => _state.Time;
 
+    internal RouterState State => _state;
+
     /// <summary>Registers the pipelines, rebuilds their state from the registry, and starts dispatching.</summary>
     /// <exception cref="PipelineLeasedException">Another live Koalja process routes one of the pipelines on this registry.</exception>
     public void Start(IEnumerable<Pipeline> pipelines)
