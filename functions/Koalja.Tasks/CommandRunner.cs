@@ -11,7 +11,7 @@ namespace Koalja.Tasks;
 /// Runs a task's executor command for one snapshot. Inputs are copied to <c>inputs/&lt;input&gt;/&lt;i&gt;</c>
 /// and outputs are expected at <c>outputs/&lt;output&gt;</c> (a file, or a directory of files), both under a
 /// fresh working directory; paths are generated here, never taken from user-supplied names. The command
-/// and args are rendered templates passed as an argument list (no shell is added). The executor image is
+/// and args are rendered templates (parsed once per code version) passed as an argument list (no shell is added). The executor image is
 /// not used locally. Dropped code replaces the command: its entrypoint runs (directly when it has a
 /// <c>#!</c> line, else with /bin/sh) in the same working directory, with <c>KOALJA_CODE_DIR</c> naming
 /// the directory the code was unpacked in.
@@ -19,6 +19,9 @@ namespace Koalja.Tasks;
 internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRuntimeOptions options, TimeProvider time) : ITaskRunner
 {
     private readonly WorkspacePool _workspaces = new(options.WorkRoot);
+
+    /// <summary>The executors' command templates, parsed once per code version.</summary>
+    internal CommandTemplates Templates { get; } = new();
 
     /// <summary>Largest content <c>readURI</c> puts on a command line.</summary>
     private const int MaxReadUriBytes = 1024 * 1024;
@@ -109,23 +112,31 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
         }
 
         var data = TemplateData.Build(task, invocation.Spec, inputs, outputs, invocation.SnapshotId, name => "127.0.0.1");
-        var arguments = new List<string>();
+        var command = Templates.For(invocation.CodeVersion, [.. executor!.Command, .. executor.Args]);
+        var arguments = new List<string>(command.Templates.Count);
         try
         {
-            foreach (var text in executor!.Command.Concat(executor.Args))
+            foreach (var template in command.Templates)
             {
-                arguments.Add(Template.Parse(text).Render(data, ReadUri));
+                arguments.Add(template.Render(data, ReadUri));
             }
         }
         catch (TemplateException e)
         {
-            return new Setup([], environment, $"Cannot render the command of task '{task.Name}': {e.Message}");
+            return new Setup([], environment, CannotRender(task.Name, e.Message));
+        }
+
+        if (command.Error is { } parseError)
+        {
+            return new Setup([], environment, CannotRender(task.Name, parseError));
         }
 
         return arguments.Count == 0
             ? new Setup([], environment, $"Task '{task.Name}' has no command; locally Koalja runs the executor's command and args, not the image's entrypoint")
             : new Setup(arguments, environment, null);
     }
+
+    private static string CannotRender(string task, string problem) => $"Cannot render the command of task '{task}': {problem}";
 
     private byte[] ReadUri(string uri)
     {
