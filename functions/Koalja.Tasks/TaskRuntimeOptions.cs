@@ -29,4 +29,41 @@ public sealed record TaskRuntimeOptions
 
     /// <summary>A sink's request without an answer in this time counts as failed.</summary>
     public TimeSpan SinkTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>What is wrong with these settings, each naming the setting, its bounds and its value.</summary>
+    public IReadOnlyList<string> Problems()
+    {
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(WorkRoot))
+        {
+            problems.Add("WorkRoot must name a directory");
+        }
+
+        if (CommandTimeout <= TimeSpan.Zero)
+        {
+            problems.Add($"CommandTimeout must be more than zero; it is {CommandTimeout}");
+        }
+
+        if (StderrTailBytes < 0)
+        {
+            problems.Add($"StderrTailBytes must not be negative; it is {StderrTailBytes:N0}");
+        }
+
+        if (SinkTries < 1)
+        {
+            problems.Add($"SinkTries must be at least 1; it is {SinkTries}");
+        }
+
+        if (SinkRetryDelay < TimeSpan.Zero)
+        {
+            problems.Add($"SinkRetryDelay must not be negative; it is {SinkRetryDelay}");
+        }
+
+        if (SinkTimeout <= TimeSpan.Zero)
+        {
+            problems.Add($"SinkTimeout must be more than zero; it is {SinkTimeout}");
+        }
+
+        return problems;
+    }
 }

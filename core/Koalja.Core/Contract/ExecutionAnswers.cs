@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using CloudNative.CloudEvents;
-using CloudNative.CloudEvents.Http;
 using CloudNative.CloudEvents.SystemTextJson;
 using Koalja.Core.Events;
 using A = Koalja.Core.Events.CloudEventAttributes;
@@ -20,6 +19,7 @@ public static class ExecutionAnswers
 {
     public const string ProblemMediaType = "application/problem+json";
     public const string FailedProblemType = "https://koalja.dev/problems/execution-failed";
+    public const string RefusedProblemType = "https://koalja.dev/problems/snapshot-refused";
 
     private static readonly JsonEventFormatter Formatter = new();
 
@@ -53,19 +53,64 @@ public static class ExecutionAnswers
         return events;
     }
 
-    /// <summary>The HTTP body of an answer: the batch, or the problem of a failed execution.</summary>
-    public static HttpContent ToHttpContent(TaskInvocation invocation, TaskOutcome outcome)
+    /// <summary>The answer to a snapshot: the batch of a successful execution (200), or the problem of a failed one (422).</summary>
+    public static ContractMessage Answer(TaskInvocation invocation, TaskOutcome outcome)
     {
+        ArgumentNullException.ThrowIfNull(invocation);
         ArgumentNullException.ThrowIfNull(outcome);
         if (outcome.Succeeded)
         {
-            return Batch(invocation, outcome).ToHttpContent(Formatter);
+            var body = Formatter.EncodeBatchModeMessage(Batch(invocation, outcome), out var contentType);
+            return new ContractMessage(contentType.ToString(), body);
         }
 
         var problem = new ExecutionProblem(FailedProblemType, $"Task '{invocation.Task}' failed", (int)HttpStatusCode.UnprocessableEntity, outcome.Error,
             outcome.ExitCode, outcome.StderrTail, outcome.LogSha256 is { } log ? ArtifactUri.For(log) : null, outcome.StartedAt, outcome.FinishedAt);
-        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(problem, WireJsonContext.Default.ExecutionProblem));
-        content.Headers.ContentType = new MediaTypeHeaderValue(ProblemMediaType);
+        return Problem(problem);
+    }
+
+    /// <summary>The answer to a message that is not a snapshot this task function can run (400): nothing ran.</summary>
+    public static ContractMessage Refusal(string detail, DateTimeOffset now) =>
+        Problem(new ExecutionProblem(RefusedProblemType, "The snapshot event was refused", (int)HttpStatusCode.BadRequest, detail, null, null, null, now, now));
+
+    /// <summary>The outcome an answer tells: the values of a batch, or the failure of a problem.</summary>
+    /// <exception cref="FormatException">The answer is neither a well-formed batch nor a problem.</exception>
+    public static TaskOutcome Read(ContractMessage answer)
+    {
+        ArgumentNullException.ThrowIfNull(answer);
+        var contentType = MediaTypeHeaderValue.TryParse(answer.ContentType, out var parsed) ? parsed : null;
+        if (contentType?.MediaType == ProblemMediaType)
+        {
+            var problem = Parse(() => JsonSerializer.Deserialize(answer.Body.Span, WireJsonContext.Default.ExecutionProblem));
+            var error = problem.Type == RefusedProblemType ? $"the task function refused the snapshot: {problem.Detail}" : problem.Detail ?? problem.Title;
+            return new TaskOutcome(false, [], problem.StartedAt, problem.FinishedAt, problem.ExitCode, error, problem.StderrTail,
+                problem.Log is { } log && ArtifactUri.TryParse(log, out var sha) ? sha : null);
+        }
+
+        if (contentType?.MediaType != A.BatchMediaType)
+        {
+            throw new FormatException($"A task function answers {A.BatchMediaType} or {ProblemMediaType}, not '{answer.ContentType}' (HTTP {answer.Status}).");
+        }
+
+        IReadOnlyList<CloudEvent> batch;
+        try
+        {
+            batch = Formatter.DecodeBatchModeMessage(answer.Body, new System.Net.Mime.ContentType(answer.ContentType), ValueEvents.Extensions);
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException)
+        {
+            throw new FormatException($"The answer is not a well-formed batch: {e.Message}", e);
+        }
+
+        return FromBatch(batch);
+    }
+
+    /// <summary>The HTTP body of an answer: the batch, or the problem of a failed execution.</summary>
+    public static HttpContent ToHttpContent(TaskInvocation invocation, TaskOutcome outcome)
+    {
+        var answer = Answer(invocation, outcome);
+        var content = new ReadOnlyMemoryContent(answer.Body);
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse(answer.ContentType);
         return content;
     }
 
@@ -74,31 +119,8 @@ public static class ExecutionAnswers
     public static async Task<TaskOutcome> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(response);
-        var mediaType = response.Content.Headers.ContentType?.MediaType;
-        if (mediaType == ProblemMediaType)
-        {
-            var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
-            var problem = Parse(() => JsonSerializer.Deserialize(bytes, WireJsonContext.Default.ExecutionProblem));
-            return new TaskOutcome(false, [], problem.StartedAt, problem.FinishedAt, problem.ExitCode, problem.Detail ?? problem.Title, problem.StderrTail,
-                problem.Log is { } log && ArtifactUri.TryParse(log, out var sha) ? sha : null);
-        }
-
-        if (!response.IsCloudEventBatch())
-        {
-            throw new FormatException($"A task function answers {A.BatchMediaType} or {ProblemMediaType}, not '{mediaType}' (HTTP {(int)response.StatusCode}).");
-        }
-
-        IReadOnlyList<CloudEvent> batch;
-        try
-        {
-            batch = await response.ToCloudEventBatchAsync(Formatter, ValueEvents.Extensions);
-        }
-        catch (Exception e) when (e is JsonException or ArgumentException)
-        {
-            throw new FormatException($"The answer is not a well-formed batch: {e.Message}", e);
-        }
-
-        return FromBatch(batch);
+        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        return Read(new ContractMessage(response.Content.Headers.ContentType?.ToString() ?? "", bytes, (int)response.StatusCode));
     }
 
     /// <summary>The outcome a successful answer's events describe.</summary>
@@ -120,6 +142,9 @@ public static class ExecutionAnswers
         return new TaskOutcome(true, values, data.StartedAt, data.FinishedAt, data.ExitCode,
             LogSha256: data.Log is { } log && ArtifactUri.TryParse(log, out var sha) ? sha : null);
     }
+
+    private static ContractMessage Problem(ExecutionProblem problem) =>
+        new(ProblemMediaType, JsonSerializer.SerializeToUtf8Bytes(problem, WireJsonContext.Default.ExecutionProblem), problem.Status);
 
     private static T Parse<T>(Func<T?> parse)
     {

@@ -1,5 +1,7 @@
+using System.Net.Mime;
 using System.Text.Json;
 using CloudNative.CloudEvents;
+using CloudNative.CloudEvents.SystemTextJson;
 using Koalja.Core.Spec;
 using Koalja.Core.Events;
 using A = Koalja.Core.Events.CloudEventAttributes;
@@ -18,6 +20,48 @@ public static class SnapshotEvents
 
     /// <summary>Extensions to decode a snapshot event with.</summary>
     public static readonly IReadOnlyList<CloudEventAttribute> Extensions = [ValueEvents.Attempt, TraceParent];
+
+    private static readonly JsonEventFormatter Formatter = new();
+
+    /// <summary>The snapshot event of an invocation in structured mode (<c>application/cloudevents+json</c>), as a task function receives it.</summary>
+    public static ContractMessage Encode(TaskInvocation invocation, string? traceParent = null)
+    {
+        var body = Formatter.EncodeStructuredModeMessage(Create(invocation, traceParent), out var contentType);
+        return new ContractMessage(contentType.ToString(), body);
+    }
+
+    /// <summary>The invocation a structured-mode snapshot event asks for.</summary>
+    /// <exception cref="FormatException">The message is not a well-formed <c>io.koalja.snapshot</c> event in structured mode.</exception>
+    public static TaskInvocation Decode(ContractMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        ContentType contentType;
+        try
+        {
+            contentType = new ContentType(message.ContentType);
+        }
+        catch (FormatException e)
+        {
+            throw new FormatException($"'{message.ContentType}' is not a media type.", e);
+        }
+
+        if (!string.Equals(contentType.MediaType, A.StructuredMediaType, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new FormatException($"A snapshot event comes as {A.StructuredMediaType} here, not '{contentType.MediaType}'.");
+        }
+
+        CloudEvent evt;
+        try
+        {
+            evt = Formatter.DecodeStructuredModeMessage(message.Body, contentType, Extensions);
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException)
+        {
+            throw new FormatException($"The snapshot event is not a well-formed CloudEvent: {e.Message}", e);
+        }
+
+        return Read(evt);
+    }
 
     public static CloudEvent Create(TaskInvocation invocation, string? traceParent = null)
     {

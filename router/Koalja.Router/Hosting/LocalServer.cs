@@ -23,17 +23,14 @@ public sealed class LocalServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly DataDirectory _data;
 
-    private readonly TaskRuntime _tasks;
-
-    private LocalServer(WebApplication app, DataDirectory data, PipelineRouter router, Uri url, ApiKeys keys, TaskRuntime tasks, IArtifactStore store)
+    private LocalServer(WebApplication app, DataDirectory data, Uri url, ApiKeys keys)
     {
-        _tasks = tasks;
-        Store = store;
         _app = app;
         _data = data;
-        Router = router;
         Url = url;
         Keys = keys;
+        Router = app.Services.GetRequiredService<PipelineRouter>();
+        Store = app.Services.GetRequiredService<IArtifactStore>();
     }
 
     public Uri Url { get; }
@@ -52,8 +49,10 @@ public sealed class LocalServer : IAsyncDisposable
 
     public static async Task<LocalServer> StartAsync(LocalServerOptions options, IReadOnlyList<Pipeline> pipelines, Action<ILoggingBuilder>? logging = null, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(options);
         var data = new DataDirectory(options.DataDirectory);
-        var owned = new List<object>(); // what a failed start must dispose again
+        IArtifactStore? store = null;
+        WebApplication? app = null;
         try
         {
             data.Lock();
@@ -64,46 +63,30 @@ public sealed class LocalServer : IAsyncDisposable
 
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
-            if (logging is not null)
-            {
-                logging(builder.Logging);
-            }
-
+            logging?.Invoke(builder.Logging);
             builder.WebHost.UseKestrel(k =>
             {
                 k.Limits.MaxRequestBodySize = null; // drops enforce their own limit while streaming
                 k.Listen(options.ListenAddress, options.Port);
             });
-            var store = await StorageSettings.OpenAsync(options.Storage, options.Environment, data.BlobsPath, cancellationToken);
-            owned.Add(store);
-            var registry = RegistrySettings.Open(options.Registry, options.Environment, data.RegistryPath);
-            owned.Add(registry);
-            var runtimeOptions = options.Runtime;
-            builder.Services.AddSingleton<IArtifactStore>(store);
-            builder.Services.AddSingleton(runtimeOptions);
-            builder.Services.AddSingleton(TimeProvider.System);
-            builder.Services.AddSingleton<Registry.Registry>(registry);
+            store = await StorageSettings.OpenAsync(options.Storage, options.Environment, data.BlobsPath, cancellationToken);
             Uri? publicUrl = null;
-            var taskRuntime = new TaskRuntime(store, new TaskRuntimeOptions
-            {
-                WorkRoot = data.WorkPath,
-                CodeRoot = data.CodePath,
-                CommandTimeout = runtimeOptions.CommandTimeout,
-                ContentUrl = id => publicUrl is null ? null : ValueRecordEvents.ContentUrl(publicUrl, id),
-            }, TimeProvider.System);
-            owned.Add(taskRuntime);
-            builder.Services.AddSingleton<ITaskRunner>(taskRuntime);
-            builder.Services.AddSingleton(_ => new DataRefFetcher(runtimeOptions.DataRefTimeout));
-            builder.Services.AddSingleton<EventIngress>();
-            builder.Services.AddSingleton(taskRuntime.Code);
-            builder.Services.AddSingleton<PipelineRouter>();
-            builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
+            builder.Services.AddSingleton(options.Time)
+                .AddKoaljaStorage(store)
+                .AddKoaljaRegistry(options.Registry, options.Environment, data.RegistryPath)
+                .AddKoaljaTaskRuntime(new TaskRuntimeOptions
+                {
+                    WorkRoot = data.WorkPath,
+                    CodeRoot = data.CodePath,
+                    CommandTimeout = options.Runtime.CommandTimeout,
+                    ContentUrl = id => publicUrl is null ? null : ValueRecordEvents.ContentUrl(publicUrl, id),
+                })
+                .AddKoaljaRouter(options.Runtime, pipelines);
+            app = builder.Build();
+            store = null; // the host owns it now
 
             var keys = data.LoadOrCreateKeys();
-            var loopbackOnly = System.Net.IPAddress.IsLoopback(options.ListenAddress);
-            var app = builder.Build();
-            owned.Insert(0, app);
-            app.UseKoaljaSecurity(new ApiSecurityOptions(keys, loopbackOnly, AllowedHosts(options)));
+            app.UseKoaljaSecurity(new ApiSecurityOptions(keys, System.Net.IPAddress.IsLoopback(options.ListenAddress), AllowedHosts(options)));
             app.Use(async (http, next) =>
             {
                 try
@@ -116,26 +99,21 @@ public sealed class LocalServer : IAsyncDisposable
                 }
             });
             app.MapKoaljaApi();
-            var router = app.Services.GetRequiredService<PipelineRouter>();
-            router.Start(pipelines);
             await app.StartAsync(cancellationToken);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             var url = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
             publicUrl = url;
             data.WriteServer(url);
-            return new LocalServer(app, data, router, url, keys, taskRuntime, store);
+            return new LocalServer(app, data, url, keys);
         }
         catch
         {
-            foreach (var resource in owned)
+            if (app is not null)
             {
-                switch (resource)
-                {
-                    case IAsyncDisposable asyncDisposable: await asyncDisposable.DisposeAsync(); break;
-                    case IDisposable disposable: disposable.Dispose(); break;
-                }
+                await app.DisposeAsync(); // what the host made (registry, router, task runtime, store) goes with it
             }
 
+            (store as IDisposable)?.Dispose();
             data.Dispose();
             throw;
         }
@@ -170,11 +148,7 @@ public sealed class LocalServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();
-        await Router.DisposeAsync();
         await _app.DisposeAsync();
-        (Router.Registry as IDisposable)?.Dispose();
-        (Store as IDisposable)?.Dispose();
-        _tasks.Dispose();
         _data.Dispose();
     }
 }

@@ -28,6 +28,9 @@ public sealed record LocalServerOptions
     /// <summary>Where values are stored (<c>StorageSettings</c>): null means <c>STORAGETYPE</c> and its variables, else the data directory.</summary>
     public string? Storage { get; init; }
 
+    /// <summary>The clock of the router, the dispatchers and the task runtime (tests pass a fake one).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
     /// <summary>Reads environment variables (tests pass their own).</summary>
     public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
 }

@@ -40,4 +40,51 @@ public sealed record RuntimeOptions
 
     public TimeSpan RetryDelayFor(int attempt) =>
         TimeSpan.FromTicks(Math.Min(MaxRetryDelay.Ticks, RetryDelay.Ticks * (1L << Math.Min(20, Math.Max(0, attempt - 1)))));
+
+    /// <summary>What is wrong with these settings, each naming the setting (and its <c>koalja up</c> flag), its bounds and its value.</summary>
+    public IReadOnlyList<string> Problems()
+    {
+        var problems = new List<string>();
+        void AtLeast(long value, long least, string setting)
+        {
+            if (value < least)
+            {
+                problems.Add($"{setting} must be at least {least:N0}; it is {value:N0}");
+            }
+        }
+
+        void Positive(TimeSpan value, string setting)
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                problems.Add($"{setting} must be more than zero; it is {value}");
+            }
+        }
+
+        AtLeast(MaxAttempts, 1, "MaxAttempts (--max-attempts)");
+        if (RetryDelay < TimeSpan.Zero)
+        {
+            problems.Add($"RetryDelay (--retry-delay) must not be negative; it is {RetryDelay}");
+        }
+
+        if (MaxRetryDelay < RetryDelay)
+        {
+            problems.Add($"MaxRetryDelay must be at least RetryDelay (--retry-delay, {RetryDelay}); it is {MaxRetryDelay}");
+        }
+
+        AtLeast(SlotsPerTask, 1, "SlotsPerTask (--slots)");
+        AtLeast(MaxDropBytes, 1, "MaxDropBytes (--max-drop)");
+        AtLeast(MaxEventBytes, 1, "MaxEventBytes (--max-event)");
+        AtLeast(MaxBatchEvents, 1, "MaxBatchEvents");
+        AtLeast(MaxCodeBytes, 1, "MaxCodeBytes");
+        AtLeast(MaxBatch, 1, "MaxBatch");
+        Positive(DataRefTimeout, "DataRefTimeout");
+        Positive(CommandTimeout, "CommandTimeout (--timeout)");
+        if (LeaseTtl < TimeSpan.FromSeconds(3))
+        {
+            problems.Add($"LeaseTtl must be at least 3 seconds (it is renewed every third of it); it is {LeaseTtl}");
+        }
+
+        return problems;
+    }
 }
