@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -74,8 +73,11 @@ public sealed class FailureAndInputTests : IDisposable
     [InlineData("$(touch pwned).txt")]
     public async Task HostileFileNamesNeverReachAShellOrAPath(string name)
     {
-        var before = Directory.GetFileSystemEntries(_scratch).Length;
-        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Load(Pipeline("cat {{.inputs.in.path}} > {{.outputs.out.path}}")));
+        // The command runs in its execution workspace (CommandRunner starts it there), where a name that reached its
+        // shell would run `touch pwned`. The workspace is cleaned for the next execution, so the command itself lists
+        // it, last, into a file outside.
+        var listing = Path.Combine(_scratch, "workspace");
+        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Load(Pipeline($"cat {{{{.inputs.in.path}}}} > {{{{.outputs.out.path}}}}; ls -A > {listing}")));
 
         var drop = await server.DropAsync("flaky", "drop", "safe", fileName: name);
         await server.WaitIdleAsync("flaky");
@@ -85,8 +87,12 @@ public sealed class FailureAndInputTests : IDisposable
         var kept = drop.GetProperty("sourceName").GetString()!;
         Assert.DoesNotContain('/', kept);
         Assert.Equal(Path.GetFileName(name.Replace("../", "", StringComparison.Ordinal)), kept);
-        Assert.False(File.Exists(Path.Combine(server.Data, "work", "pwned).txt")));
-        Assert.Equal(before, Directory.GetFileSystemEntries(_scratch).Length);
+        var workspace = File.ReadAllLines(listing);
+        Assert.Contains("inputs", workspace); // it is the workspace
+        Assert.DoesNotContain("pwned", workspace);
+        var named = Directory.EnumerateFileSystemEntries(server.Data, "*", SearchOption.AllDirectories)
+            .Where(e => Path.GetFileName(e) is var entry && (entry.Contains("pwned", StringComparison.Ordinal) || entry == kept));
+        Assert.Empty(named); // values are stored by content hash, never under the name they came with
     }
 
     [Fact]
@@ -113,25 +119,42 @@ public sealed class FailureAndInputTests : IDisposable
     {
         await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Load(Pipeline("cat {{.inputs.in.path}} > {{.outputs.out.path}}")),
             new RuntimeOptions { MaxDropBytes = 64L << 20 });
-        var before = Process.GetCurrentProcess().WorkingSet64;
+        var temp = Path.Combine(server.Data, "blobs", "tmp");
+        var upload = new ZeroStream(200L << 20, pauseAt: 32L << 20);
 
-        using var request = new HttpRequestMessage(HttpMethod.Post, "pipelines/flaky/drop") { Content = new StreamContent(new ZeroStream(200L << 20)) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "pipelines/flaky/drop") { Content = new StreamContent(upload) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        HttpStatusCode status;
+        var sending = SendAsync(server.Http, request);
+        Assert.Same(upload.Paused, await Task.WhenAny(upload.Paused, sending));
+
+        // The client has sent 32 MiB and waits. A server that streams has most of it in its temporary file by now; one
+        // that buffered the upload (in memory, or anywhere before the store) has nothing there and waits for the rest.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (Largest(temp) < 16L << 20)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"32 MiB were sent, but the server's temporary file has {Largest(temp):N0} bytes: it does not stream the upload to the store");
+            await Task.Delay(20);
+        }
+
+        upload.Resume();
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, await sending);
+        Assert.Empty(Directory.GetFiles(temp));
+        Assert.Empty(await server.ValuesAsync("flaky", "drop"));
+    }
+
+    private static long Largest(string directory) => new DirectoryInfo(directory).EnumerateFiles().Select(f => f.Length).DefaultIfEmpty(0).Max();
+
+    private static async Task<HttpStatusCode> SendAsync(HttpClient http, HttpRequestMessage request)
+    {
         try
         {
-            using var response = await server.Http.SendAsync(request);
-            status = response.StatusCode;
+            using var response = await http.SendAsync(request);
+            return response.StatusCode;
         }
         catch (HttpRequestException)
         {
-            status = HttpStatusCode.RequestEntityTooLarge; // the server may close the connection while we still send
+            return HttpStatusCode.RequestEntityTooLarge; // the server may close the connection while we still send
         }
-
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
-        Assert.True(Process.GetCurrentProcess().WorkingSet64 - before < 150L << 20, "memory grew with the upload");
-        Assert.Empty(Directory.GetFiles(Path.Combine(server.Data, "blobs", "tmp")));
-        Assert.Empty(await server.ValuesAsync("flaky", "drop"));
     }
 
     [Fact]
@@ -173,10 +196,15 @@ public sealed class FailureAndInputTests : IDisposable
         Assert.Single(await server.ValuesAsync("flaky", "work"));
     }
 
-    /// <summary>A stream of zeros of a given length, without holding them.</summary>
-    private sealed class ZeroStream(long length) : Stream
+    /// <summary>A stream of zeros of a given length, without holding them, that stops at <c>pauseAt</c> until resumed.</summary>
+    private sealed class ZeroStream(long length, long pauseAt = long.MaxValue) : Stream
     {
+        private readonly TaskCompletionSource _paused = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _resumed = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private long _position;
+
+        /// <summary>Completes when <c>pauseAt</c> bytes have been read.</summary>
+        public Task Paused => _paused.Task;
 
         public override bool CanRead => true;
 
@@ -188,13 +216,26 @@ public sealed class FailureAndInputTests : IDisposable
 
         public override long Position { get => _position; set => throw new NotSupportedException(); }
 
-        public override int Read(byte[] buffer, int offset, int count)
+        public void Resume() => _resumed.TrySetResult();
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            var n = (int)Math.Min(count, length - _position);
-            Array.Clear(buffer, offset, n);
+            if (_position >= pauseAt)
+            {
+                _paused.TrySetResult();
+                await _resumed.Task.WaitAsync(cancellationToken);
+            }
+
+            var n = (int)Math.Min(buffer.Length, (_position < pauseAt ? Math.Min(pauseAt, length) : length) - _position);
+            buffer.Span[..n].Clear();
             _position += n;
             return n;
         }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 
         public override void Flush()
         {
