@@ -38,7 +38,8 @@ internal sealed class KoaljaTestServer : IAsyncDisposable
         return result.Pipelines.Single().Pipeline;
     }
 
-    public static async Task<KoaljaTestServer> StartAsync(Pipeline pipeline, RuntimeOptions? runtime = null, string? data = null, string? registry = null, string? storage = null)
+    public static async Task<KoaljaTestServer> StartAsync(Pipeline pipeline, RuntimeOptions? runtime = null, string? data = null, string? registry = null, string? storage = null,
+        TimeProvider? time = null)
     {
         var ownsData = data is null;
         data ??= Directory.CreateTempSubdirectory("koalja-it-").FullName;
@@ -48,6 +49,7 @@ internal sealed class KoaljaTestServer : IAsyncDisposable
             Runtime = runtime ?? new RuntimeOptions { RetryDelay = TimeSpan.FromMilliseconds(50), CommandTimeout = TimeSpan.FromSeconds(30) },
             Registry = registry,
             Storage = storage,
+            Time = time ?? TimeProvider.System,
         }, [pipeline]);
         return new KoaljaTestServer(server, data, ownsData);
     }

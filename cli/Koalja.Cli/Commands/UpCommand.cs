@@ -109,7 +109,8 @@ internal static class UpCommand
                 .AddFilter("Microsoft", LogLevel.Warning), cancellationToken);
         }
         catch (Exception e) when (e is InvalidOperationException or IOException or System.Net.Sockets.SocketException
-            or BackendException or Storage.StorageConfigurationException or Storage.StorageUnavailableException)
+            or BackendException or Storage.StorageConfigurationException or Storage.StorageUnavailableException
+            or Microsoft.Extensions.Options.OptionsValidationException)
         {
             stderr.WriteLine($"koalja: {e.Message}");
             return 1;
