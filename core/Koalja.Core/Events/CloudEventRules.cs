@@ -111,9 +111,6 @@ public static partial class CloudEventRules
         return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out time);
     }
 
-    /// <summary>The canonical string form of a timestamp.</summary>
-    public static string FormatTime(DateTimeOffset time) => time.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
-
     private static bool IsUriReference(string value) => value.Length > 0 && !value.Any(char.IsWhiteSpace) && Uri.TryCreate(value, UriKind.RelativeOrAbsolute, out _);
 
     /// <summary>A value quoted in a message: at most 100 characters, control characters as '?'.</summary>
