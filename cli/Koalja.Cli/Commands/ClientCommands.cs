@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
+using Koalja.Router.Api;
 
 namespace Koalja.Cli.Commands;
 
@@ -38,7 +38,7 @@ internal static class ClientCommands
                 progress.Show("dropping", i + 1, paths.Length);
                 if (!parse.GetValue(wait))
                 {
-                    stdout.WriteLine($"{value.GetProperty("id").GetString()}  {paths[i]}");
+                    stdout.WriteLine($"{value.Id}  {paths[i]}");
                 }
             }
 
@@ -52,17 +52,17 @@ internal static class ClientCommands
     private static async Task<int> WaitAsync(KoaljaClient client, string pipeline, Progress progress, TextWriter stdout, CancellationToken ct)
     {
         var path = $"api/pipelines/{Uri.EscapeDataString(pipeline)}";
-        var before = (await client.GetJsonAsync(path, ct)).GetProperty("deadLetters").GetInt64();
+        var before = (await client.GetJsonAsync(path, ApiJsonContext.Default.PipelineDto, ct)).DeadLetters;
         var idleChecks = 0;
         while (true)
         {
-            var json = await client.GetJsonAsync(path, ct);
+            var status = await client.GetJsonAsync(path, ApiJsonContext.Default.PipelineDto, ct);
             long pending = 0, running = 0, done = 0;
-            foreach (var task in json.GetProperty("tasks").EnumerateArray())
+            foreach (var task in status.Tasks)
             {
-                pending += task.GetProperty("pending").GetInt64();
-                running += task.GetProperty("running").GetInt64();
-                done += task.GetProperty("succeeded").GetInt64() + task.GetProperty("deadLettered").GetInt64();
+                pending += task.Pending;
+                running += task.Running;
+                done += task.Succeeded + task.DeadLettered;
             }
 
             progress.Show("running", done, done + pending);
@@ -70,7 +70,7 @@ internal static class ClientCommands
             idleChecks = pending == 0 && running == 0 ? idleChecks + 1 : 0;
             if (idleChecks >= 2)
             {
-                var dead = json.GetProperty("deadLetters").GetInt64() - before;
+                var dead = status.DeadLetters - before;
                 progress.Done(dead > 0 ? $"finished, but {dead} snapshot(s) were dead-lettered: see ./koalja status" : $"finished: {done} snapshot(s) done");
                 stdout.Flush();
                 return dead > 0 ? 1 : 0;
@@ -94,14 +94,13 @@ internal static class ClientCommands
             var query = $"api/pipelines/{Uri.EscapeDataString(pipeline)}/values?limit={parse.GetValue(limit)}"
                 + (task is null ? "" : $"&task={Uri.EscapeDataString(task)}")
                 + (parse.GetValue(output) is { } o ? $"&output={Uri.EscapeDataString(o)}" : "");
-            var page = await client.GetJsonAsync(query, ct);
+            var page = await client.GetJsonAsync(query, ApiJsonContext.Default.ValuePageDto, ct);
             var rows = new List<string[]>();
-            foreach (var value in page.GetProperty("values").EnumerateArray())
+            foreach (var value in page.Values)
             {
-                var id = value.GetProperty("id").GetString()!;
-                rows.Add([id, value.GetProperty("task").GetString() + "/" + value.GetProperty("output").GetString(),
-                    value.GetProperty("created").GetDateTimeOffset().ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
-                    value.GetProperty("size").GetInt64().ToString(CultureInfo.InvariantCulture), await PreviewAsync(client, id, ct)]);
+                rows.Add([value.Id, value.Task + "/" + value.Output,
+                    value.Created.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
+                    value.Size.ToString(CultureInfo.InvariantCulture), await PreviewAsync(client, value.Id, ct)]);
             }
 
             Table.Write(stdout, ["ID", "OUTPUT", "CREATED", "SIZE", "PREVIEW"], rows);
@@ -133,30 +132,25 @@ internal static class ClientCommands
         {
             using var client = KoaljaClient.Connect(parse.GetValue(Url), parse.GetValue(Data)!);
             var names = parse.GetValue(pipeline) is { } one ? [one]
-                : (await client.GetJsonAsync("api/pipelines", ct)).EnumerateArray().Select(p => p.GetProperty("name").GetString()!).ToList();
+                : (await client.GetJsonAsync("api/pipelines", ApiJsonContext.Default.ListPipelineSummaryDto, ct)).Select(p => p.Name).ToList();
             foreach (var name in names)
             {
-                var json = await client.GetJsonAsync($"api/pipelines/{Uri.EscapeDataString(name)}", ct);
-                stdout.WriteLine($"pipeline {name} (revision {json.GetProperty("revision").GetString()}) at {client.BaseUri}");
+                var detail = await client.GetJsonAsync($"api/pipelines/{Uri.EscapeDataString(name)}", ApiJsonContext.Default.PipelineDto, ct);
+                stdout.WriteLine($"pipeline {name} (revision {detail.Revision}) at {client.BaseUri}");
                 Table.Write(stdout, ["TASK", "KIND", "POLICY", "QUEUED", "PENDING", "RUNNING", "DONE", "FAILED", "DEAD", "VALUES"],
-                    json.GetProperty("tasks").EnumerateArray().Select(t => new[]
+                    detail.Tasks.Select(t => new[]
                     {
-                        t.GetProperty("name").GetString()!, t.GetProperty("kind").GetString()!, t.GetProperty("policy").GetString()!,
-                        N(t, "queued"), N(t, "pending"), N(t, "running"), N(t, "succeeded"), N(t, "failedAttempts"), N(t, "deadLettered"), N(t, "values"),
+                        t.Name, t.Kind, t.Policy, N(t.Queued), N(t.Pending), N(t.Running), N(t.Succeeded), N(t.FailedAttempts), N(t.DeadLettered), N(t.Values),
                     }).ToList());
                 stdout.WriteLine();
                 Table.Write(stdout, ["LINK", "FROM", "TO", "WAITING", "IN USE", "CONSUMED"],
-                    json.GetProperty("links").EnumerateArray().Select(l => new[]
-                    {
-                        l.GetProperty("name").GetString()!, l.GetProperty("source").GetString()!, l.GetProperty("destination").GetString()!,
-                        N(l, "queued"), N(l, "taken"), N(l, "consumed"),
-                    }).ToList());
-                var dead = await client.GetJsonAsync($"api/pipelines/{Uri.EscapeDataString(name)}/dead-letters", ct);
-                foreach (var letter in dead.EnumerateArray())
+                    detail.Links.Select(l => new[] { l.Name, l.Source, l.Destination, N(l.Queued), N(l.Taken), N(l.Consumed) }).ToList());
+                var dead = await client.GetJsonAsync($"api/pipelines/{Uri.EscapeDataString(name)}/dead-letters", ApiJsonContext.Default.ListDeadLetterDto, ct);
+                foreach (var letter in dead)
                 {
                     stdout.WriteLine();
-                    stdout.WriteLine($"dead letter: {letter.GetProperty("task").GetString()} snapshot {letter.GetProperty("snapshotId").GetString()} after {letter.GetProperty("attempts").GetInt32()} attempts: {letter.GetProperty("reason").GetString()}");
-                    if (letter.TryGetProperty("stderrTail", out var tail) && tail.GetString() is { Length: > 0 } text)
+                    stdout.WriteLine($"dead letter: {letter.Task} snapshot {letter.SnapshotId} after {letter.Attempts} attempts: {letter.Reason}");
+                    if (letter.StderrTail is { Length: > 0 } text)
                     {
                         stdout.WriteLine("  stderr: " + text.Replace("\n", "\n          ", StringComparison.Ordinal));
                     }
@@ -170,7 +164,7 @@ internal static class ClientCommands
         return command;
     }
 
-    private static string N(JsonElement e, string name) => e.GetProperty(name).GetInt64().ToString(CultureInfo.InvariantCulture);
+    private static string N(long count) => count.ToString(CultureInfo.InvariantCulture);
 
     private static async Task<string> PreviewAsync(KoaljaClient client, string id, CancellationToken ct)
     {

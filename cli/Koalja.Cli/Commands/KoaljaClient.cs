@@ -1,7 +1,10 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Koalja.Router.Api;
 using Koalja.Router.Hosting;
+using Microsoft.AspNetCore.Mvc;
 
 namespace Koalja.Cli.Commands;
 
@@ -19,7 +22,7 @@ internal sealed class KoaljaClient : IDisposable
         _http = new HttpClient { BaseAddress = baseUri, Timeout = Timeout.InfiniteTimeSpan };
         if (key is not null)
         {
-            _http.DefaultRequestHeaders.Add(Koalja.Router.Api.ApiSecurity.KeyHeader, key);
+            _http.DefaultRequestHeaders.Add(ApiSecurity.KeyHeader, key);
         }
     }
 
@@ -47,8 +50,8 @@ internal sealed class KoaljaClient : IDisposable
         return new KoaljaClient(uri, key);
     }
 
-    /// <summary>Sends a request with an optional file body and reads the JSON answer; a 4xx/5xx becomes a <see cref="CliException"/>.</summary>
-    public async Task<JsonElement> SendJsonAsync(HttpMethod method, string path, string? file, CancellationToken cancellationToken)
+    /// <summary>Sends a request with an optional file body and reads the JSON answer as <typeparamref name="T"/>; a 4xx/5xx becomes a <see cref="CliException"/>.</summary>
+    public async Task<T> SendJsonAsync<T>(HttpMethod method, string path, string? file, JsonTypeInfo<T> type, CancellationToken cancellationToken)
     {
         await using var stream = file is null ? null : File.OpenRead(file);
         using var request = new HttpRequestMessage(method, path);
@@ -59,28 +62,25 @@ internal sealed class KoaljaClient : IDisposable
         }
 
         using var response = await SendAsync(request, cancellationToken);
-        return await ReadJsonAsync(response, cancellationToken);
+        return await ReadJsonAsync(response, type, cancellationToken);
     }
 
     /// <summary>GETs a JSON document as text, unchanged (for exports printed as they are).</summary>
     public async Task<string> GetTextAsync(string path, CancellationToken cancellationToken)
     {
         using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Get, path), cancellationToken);
-        if (!response.IsSuccessStatusCode)
-        {
-            await ReadJsonAsync(response, cancellationToken);
-        }
-
+        await ThrowIfFailedAsync(response, cancellationToken);
         return await response.Content.ReadAsStringAsync(cancellationToken);
     }
 
-    public async Task<JsonElement> GetJsonAsync(string path, CancellationToken cancellationToken)
+    public async Task<T> GetJsonAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken cancellationToken)
     {
         using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Get, path), cancellationToken);
-        return await ReadJsonAsync(response, cancellationToken);
+        return await ReadJsonAsync(response, type, cancellationToken);
     }
 
-    public async Task<JsonElement> PostFileAsync(string path, string file, string idempotencyKey, CancellationToken cancellationToken)
+    /// <summary>Drops a file into a FileDrop task and returns the value it became.</summary>
+    public async Task<ValueDto> PostFileAsync(string path, string file, string idempotencyKey, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -92,7 +92,7 @@ internal sealed class KoaljaClient : IDisposable
             try
             {
                 using var response = await SendAsync(request, cancellationToken);
-                return await ReadJsonAsync(response, cancellationToken);
+                return await ReadJsonAsync(response, ApiJsonContext.Default.ValueDto, cancellationToken);
             }
             catch (CliException) when (attempt < 5 && !cancellationToken.IsCancellationRequested)
             {
@@ -115,7 +115,7 @@ internal sealed class KoaljaClient : IDisposable
         {
             using (response)
             {
-                await ReadJsonAsync(response, cancellationToken);
+                await ThrowIfFailedAsync(response, cancellationToken);
             }
         }
 
@@ -136,27 +136,60 @@ internal sealed class KoaljaClient : IDisposable
         }
     }
 
-    private static async Task<JsonElement> ReadJsonAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    /// <summary>Reads a successful answer as <typeparamref name="T"/>, the API's own type for it.</summary>
+    private static async Task<T> ReadJsonAsync<T>(HttpResponseMessage response, JsonTypeInfo<T> type, CancellationToken cancellationToken)
     {
+        await ThrowIfFailedAsync(response, cancellationToken);
         var text = await response.Content.ReadAsStringAsync(cancellationToken);
-        JsonElement json;
         try
         {
-            json = JsonDocument.Parse(text.Length == 0 ? "null" : text).RootElement.Clone();
+            return JsonSerializer.Deserialize(text, type) ?? throw new JsonException("The answer is empty.");
+        }
+        catch (JsonException e)
+        {
+            throw NotUnderstood(response, text, e);
+        }
+    }
+
+    /// <summary>A 4xx/5xx answer becomes a <see cref="CliException"/> with the title and detail of its problem+json.</summary>
+    private static async Task ThrowIfFailedAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (response.IsSuccessStatusCode)
+        {
+            return;
+        }
+
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        ProblemDetails? problem;
+        try
+        {
+            problem = text.Length == 0 ? null : JsonSerializer.Deserialize(text, CliJsonContext.Default.ProblemDetails);
+        }
+        catch (JsonException e)
+        {
+            // JSON that is not a problem (an array, say): the status line says it all
+            problem = IsJson(text) ? null : throw NotUnderstood(response, text, e);
+        }
+
+        var detail = problem?.Detail;
+        throw new CliException($"{(int)response.StatusCode} {problem?.Title ?? response.ReasonPhrase}{(detail is null ? "" : ": " + detail)}", response.StatusCode);
+    }
+
+    private static CliException NotUnderstood(HttpResponseMessage response, string text, JsonException e) => IsJson(text)
+        ? new CliException($"The server answered {(int)response.StatusCode} with JSON that koalja does not understand: {e.Message}")
+        : new CliException($"The server answered {(int)response.StatusCode} with something that is not JSON.");
+
+    private static bool IsJson(string text)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(text);
+            return true;
         }
         catch (JsonException)
         {
-            throw new CliException($"The server answered {(int)response.StatusCode} with something that is not JSON.");
+            return false;
         }
-
-        if (response.IsSuccessStatusCode)
-        {
-            return json;
-        }
-
-        var title = json.ValueKind == JsonValueKind.Object && json.TryGetProperty("title", out var t) ? t.GetString() : response.ReasonPhrase;
-        var detail = json.ValueKind == JsonValueKind.Object && json.TryGetProperty("detail", out var d) ? d.GetString() : null;
-        throw new CliException($"{(int)response.StatusCode} {title}{(detail is null ? "" : ": " + detail)}", response.StatusCode);
     }
 }
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text.Json;
+using Koalja.Router.Api;
 
 namespace Koalja.Cli.Commands;
 
@@ -11,23 +11,22 @@ namespace Koalja.Cli.Commands;
 /// </summary>
 internal static class LineageTree
 {
-    public static void Write(TextWriter output, JsonElement graph)
+    public static void Write(TextWriter output, LineageDto graph)
     {
-        var values = graph.GetProperty("values").EnumerateArray().Select(v => v.GetProperty("value")).ToDictionary(v => v.GetProperty("id").GetString()!, StringComparer.Ordinal);
-        var executions = graph.GetProperty("executions").EnumerateArray().ToDictionary(e => e.GetProperty("execution").GetProperty("id").GetString()!, StringComparer.Ordinal);
-        var edges = graph.GetProperty("edges").EnumerateArray().Select(e => (Kind: e.GetProperty("kind").GetString()!, From: e.GetProperty("from").GetString()!,
-            To: e.GetProperty("to").GetString()!, Name: e.GetProperty("name").GetString()!, Position: e.GetProperty("position").GetInt32())).ToList();
+        var values = graph.Values.Select(v => v.Value).ToDictionary(v => v.Id, StringComparer.Ordinal);
+        var executions = graph.Executions.ToDictionary(e => e.Execution.Id, StringComparer.Ordinal);
+        var edges = graph.Edges;
         var generatedBy = edges.Where(e => e.Kind == "generated").ToLookup(e => e.To, StringComparer.Ordinal);
         var generatedFrom = edges.Where(e => e.Kind == "generated").ToLookup(e => e.From, StringComparer.Ordinal);
         var usedBy = edges.Where(e => e.Kind == "used").ToLookup(e => e.To, StringComparer.Ordinal);
         var usedFrom = edges.Where(e => e.Kind == "used").ToLookup(e => e.From, StringComparer.Ordinal);
-        var up = graph.GetProperty("direction").GetString() == "up";
-        var root = graph.GetProperty("root").GetString()!;
+        var up = graph.Direction == "up";
+        var root = graph.Root;
         var shown = new HashSet<string>(StringComparer.Ordinal);
 
         output.WriteLine(Describe(values[root]));
         Children(root, "");
-        if (graph.GetProperty("truncated").GetBoolean())
+        if (graph.Truncated)
         {
             output.WriteLine("(cut: the graph has more values than one answer holds; use --depth)");
         }
@@ -64,24 +63,23 @@ internal static class LineageTree
         }
     }
 
-    private static string Describe(JsonElement value)
+    private static string Describe(ValueDto value)
     {
-        var source = value.TryGetProperty("sourceName", out var name) ? $" \"{name.GetString()}\"" : "";
-        var shadow = value.TryGetProperty("shadow", out _) ? " (shadow)" : "";
-        return $"{value.GetProperty("id").GetString()}  {value.GetProperty("task").GetString()}.{value.GetProperty("output").GetString()}[{value.GetProperty("outputIndex").GetInt32()}]"
-            + $"{source}  {Size(value.GetProperty("size").GetInt64())}  {Time(value.GetProperty("created"))}{shadow}";
+        var source = value.SourceName is { } name ? $" \"{name}\"" : "";
+        var shadow = value.Shadow is true ? " (shadow)" : "";
+        return $"{value.Id}  {value.Task}.{value.Output}[{value.OutputIndex}]{source}  {Size(value.Size)}  {Time(value.Created)}{shadow}";
     }
 
-    private static string Execution(JsonElement e)
+    private static string Execution(LineageExecutionDto e)
     {
-        var execution = e.GetProperty("execution");
-        var took = execution.GetProperty("finished").GetDateTimeOffset() - execution.GetProperty("started").GetDateTimeOffset();
-        var exit = execution.TryGetProperty("exitCode", out var code) ? $", exit {code.GetInt32()}" : "";
-        return $"{e.GetProperty("task").GetString()}  code {e.GetProperty("codeVersion").GetString()![..12]}  attempt {execution.GetProperty("attempt").GetInt32()}{exit}, "
-            + $"{took.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture)} ms at {Time(execution.GetProperty("started"))}";
+        var execution = e.Execution;
+        var took = execution.Finished - execution.Started;
+        var exit = execution.ExitCode is { } code ? $", exit {code}" : "";
+        return $"{e.Task}  code {e.CodeVersion[..12]}  attempt {execution.Attempt}{exit}, "
+            + $"{took.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture)} ms at {Time(execution.Started)}";
     }
 
     private static string Size(long bytes) => bytes < 1024 ? $"{bytes} B" : bytes < 1 << 20 ? $"{bytes / 1024.0:0.#} KiB" : $"{bytes / 1048576.0:0.#} MiB";
 
-    private static string Time(JsonElement time) => time.GetDateTimeOffset().ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+    private static string Time(DateTimeOffset time) => time.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
 }

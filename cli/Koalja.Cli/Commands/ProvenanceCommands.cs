@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Koalja.Router.Api;
+using Koalja.Router.Runtime;
 
 namespace Koalja.Cli.Commands;
 
@@ -38,14 +40,14 @@ internal static class ProvenanceCommands
             using var client = KoaljaClient.Connect(parse.GetValue(ClientCommands.Url), parse.GetValue(ClientCommands.Data)!, admin: true);
             if (parse.GetValue(list))
             {
-                WriteVersions(stdout, await client.GetJsonAsync(path, ct));
+                WriteVersions(stdout, await client.GetJsonAsync(path, ApiJsonContext.Default.CodeListDto, ct));
                 return 0;
             }
 
             if (parse.GetValue(activate) is { } version)
             {
-                var activated = await client.SendJsonAsync(HttpMethod.Post, $"{path}/{Uri.EscapeDataString(version)}/activate", null, ct);
-                stdout.WriteLine($"code version {activated.GetProperty("id").GetString()} ({activated.GetProperty("kind").GetString()}) is current for {pipeline}/{task}");
+                var activated = await client.SendJsonAsync(HttpMethod.Post, $"{path}/{Uri.EscapeDataString(version)}/activate", null, ApiJsonContext.Default.CodeVersionDto, ct);
+                stdout.WriteLine($"code version {activated.Id} ({activated.Kind}) is current for {pipeline}/{task}");
                 return 0;
             }
 
@@ -80,11 +82,11 @@ internal static class ProvenanceCommands
                 stderr.WriteLine($"koalja: replaying {pipeline}/{task}'s recent snapshots with the new code...");
             }
 
-            var answer = await client.SendJsonAsync(HttpMethod.Put, $"{path}?{string.Join('&', query)}", source, ct);
-            var dropped = answer.GetProperty("version");
-            stdout.WriteLine($"code version {dropped.GetProperty("id").GetString()} ({dropped.GetProperty("kind").GetString()}, entrypoint {dropped.GetProperty("entrypoint").GetString()}) "
-                + (answer.GetProperty("current").GetBoolean() ? $"is current for {pipeline}/{task}" : $"is stored for {pipeline}/{task}, not current"));
-            if (answer.TryGetProperty("replay", out var report))
+            var answer = await client.SendJsonAsync(HttpMethod.Put, $"{path}?{string.Join('&', query)}", source, ApiJsonContext.Default.CodeDropDto, ct);
+            var dropped = answer.Version;
+            stdout.WriteLine($"code version {dropped.Id} ({dropped.Kind}, entrypoint {dropped.Entrypoint}) "
+                + (answer.Current ? $"is current for {pipeline}/{task}" : $"is stored for {pipeline}/{task}, not current"));
+            if (answer.Replay is { } report)
             {
                 WriteReplay(stdout, report);
             }
@@ -94,35 +96,36 @@ internal static class ProvenanceCommands
         return command;
     }
 
-    private static void WriteVersions(TextWriter stdout, JsonElement json)
+    private static void WriteVersions(TextWriter stdout, CodeListDto list)
     {
-        Table.Write(stdout, ["VERSION", "KIND", "CREATED", "VALUES", "CURRENT", "FILE"], json.GetProperty("versions").EnumerateArray().Select(v => new[]
+        Table.Write(stdout, ["VERSION", "KIND", "CREATED", "VALUES", "CURRENT", "FILE"], list.Versions.Select(v => new[]
         {
-            v.GetProperty("id").GetString()!,
-            v.GetProperty("kind").GetString()!,
-            v.GetProperty("created").GetDateTimeOffset().ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
-            v.GetProperty("values").GetInt64().ToString(CultureInfo.InvariantCulture),
-            v.GetProperty("current").GetBoolean() ? "*" : "",
-            Text(v, "fileName") is { } name ? $"{name} ({Text(v, "entrypoint")})" : Text(v, "entrypoint") ?? "(the pipeline file's executor)",
+            v.Id,
+            v.Kind,
+            v.Created.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
+            v.Values.ToString(CultureInfo.InvariantCulture),
+            v.Current ? "*" : "",
+            v.FileName is { } name ? $"{name} ({v.Entrypoint})" : v.Entrypoint ?? "(the pipeline file's executor)",
         }).ToList());
     }
 
-    private static void WriteReplay(TextWriter stdout, JsonElement report)
+    private static void WriteReplay(TextWriter stdout, ReplayDto report)
     {
-        stdout.WriteLine($"replayed {report.GetProperty("snapshots").GetInt32()} snapshot(s): {report.GetProperty("changed").GetInt32()} changed, "
-            + $"{report.GetProperty("unchanged").GetInt32()} unchanged, {report.GetProperty("failed").GetInt32()} failed"
-            + (report.GetProperty("published").GetBoolean() ? " (outputs published)" : " (outputs kept as shadow values)"));
-        Table.Write(stdout, ["SNAPSHOT", "RESULT", "BEFORE", "AFTER"], report.GetProperty("results").EnumerateArray().Select(r => new[]
+        stdout.WriteLine($"replayed {report.Snapshots} snapshot(s): {report.Changed} changed, {report.Unchanged} unchanged, {report.Failed} failed"
+            + (report.Published ? " (outputs published)" : " (outputs kept as shadow values)"));
+        Table.Write(stdout, ["SNAPSHOT", "RESULT", "BEFORE", "AFTER"], report.Results.Select(r => new[]
         {
-            r.GetProperty("snapshotId").GetString()!,
-            r.GetProperty("result").GetString()!,
-            Hashes(r.GetProperty("before")),
-            r.GetProperty("result").GetString() == "failed" ? (Text(r, "error") ?? "").Split('\n')[0] : Hashes(r.GetProperty("after")),
+            r.SnapshotId,
+            Word(r.Result),
+            Hashes(r.Before),
+            r.Result == ReplayVerdict.Failed ? (r.Error ?? "").Split('\n')[0] : Hashes(r.After),
         }).ToList());
     }
 
-    private static string Hashes(JsonElement outputs) =>
-        string.Join(" ", outputs.EnumerateArray().Select(o => $"{o.GetProperty("output").GetString()}[{o.GetProperty("index").GetInt32()}]={o.GetProperty("sha256").GetString()![..12]}"));
+    private static string Hashes(IEnumerable<ReplayOutput> outputs) => string.Join(" ", outputs.Select(o => $"{o.Output}[{o.Index}]={o.Sha256[..12]}"));
+
+    /// <summary>A replay verdict in the API's word for it (<c>changed</c>, <c>unchanged</c>, <c>failed</c>).</summary>
+    private static string Word(ReplayVerdict verdict) => JsonSerializer.Serialize(verdict, ApiJsonContext.Default.ReplayVerdict).Trim('"');
 
     private static Command Lineage(TextWriter stdout, TextWriter stderr)
     {
@@ -152,7 +155,7 @@ internal static class ProvenanceCommands
                     stdout.WriteLine(Pretty(await client.GetTextAsync($"api/values/{value}/lineage?{query}", ct)));
                     break;
                 default:
-                    LineageTree.Write(stdout, await client.GetJsonAsync($"api/values/{value}/lineage?{query}", ct));
+                    LineageTree.Write(stdout, await client.GetJsonAsync($"api/values/{value}/lineage?{query}", ApiJsonContext.Default.LineageDto, ct));
                     break;
             }
 
@@ -164,6 +167,4 @@ internal static class ProvenanceCommands
     private static string Pretty(string json) => JsonSerializer.Serialize(JsonDocument.Parse(json).RootElement, PrettyOptions);
 
     private static readonly JsonSerializerOptions PrettyOptions = new() { WriteIndented = true };
-
-    private static string? Text(JsonElement e, string name) => e.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
 }
