@@ -1,7 +1,7 @@
+using System.Data.Common;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Koalja.Core.Policies;
 using Koalja.Router.Api;
 using Koalja.Router.Lineage;
 using Koalja.Router.Registry;
@@ -11,8 +11,10 @@ namespace Koalja.Benchmarks;
 /// <summary>
 /// Lineage query time on SQLite and (given <c>--postgres URL</c>) PostgreSQL: the value at the end of a 1,000-hop chain,
 /// and a value with 10,000 ancestors (one execution over 10,000 dropped values), as the recursive SQL alone and as the
-/// API's whole answer (query, model, JSON). Also, per engine, how fast values are recorded the way linecount records
-/// them (drop, uniq, count: values, snapshots, inputs, executions, queue entries) and the registry's size per 100,000.
+/// API's whole answer (query, model, JSON). Also, per engine, how fast linecount-shaped rows are written (drop, uniq,
+/// count: values, snapshots, inputs, executions, queue entries) and the registry's size per 100,000 values. The rows are
+/// written by <see cref="Recorder"/> with the router's statements on the registry's connection, batched as the router
+/// batches them (its writer is the router's own and not public).
 /// </summary>
 internal static class LineageBenchmark
 {
@@ -86,7 +88,7 @@ internal static class LineageBenchmark
             + $"execution and queue entry); recording {values / elapsed.TotalSeconds:N0} values/s in one transaction, {batchedValues / batched.Elapsed.TotalSeconds:N0} values/s in transactions of 300";
     }
 
-    private static void Execute(System.Data.Common.DbConnection connection, string sql)
+    private static void Execute(DbConnection connection, string sql)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
@@ -125,10 +127,11 @@ internal static class LineageBenchmark
     private static T Build<T>(Registry registry, Func<Recorder, T> fill)
     {
         using var connection = registry.Open();
-        using var writer = new RegistryWriter(registry, connection);
-        writer.Begin();
-        var result = fill(new Recorder(writer));
-        writer.Commit();
+        using var transaction = connection.BeginTransaction();
+        using var recorder = new Recorder(connection, transaction);
+        var result = fill(recorder);
+        recorder.Flush();
+        transaction.Commit();
         return result;
     }
 
@@ -165,37 +168,179 @@ internal static class LineageBenchmark
         return made;
     }
 
-    /// <summary>Writes rows the way the router does: values, link entries, snapshots with inputs, executions.</summary>
-    private sealed class Recorder(RegistryWriter writer)
+    /// <summary>
+    /// Writes the rows the router writes for a drop and for an execution: values, link entries, snapshots with inputs,
+    /// executions. The statements are the router's, each prepared once; as in the router's writer, on an engine that
+    /// batches (PostgreSQL) the writes whose results nobody reads are held back and sent in one round trip before the
+    /// next statement.
+    /// </summary>
+    private sealed class Recorder(DbConnection connection, DbTransaction transaction) : IDisposable
     {
+        private const string InsertValue = """
+            INSERT INTO annotated_values (id, pipeline, task, output, output_index, sha256, size, media_type, created_at, revision, code_version, snapshot_id, execution_id, source_name, shadow)
+            VALUES (@id, @p, @t, @o, @oi, @sha, @size, @mt, @c, @r, @cv, @s, @e, @sn, 0) ON CONFLICT (id) DO NOTHING RETURNING seq
+            """;
+
+        private const string InsertLinkEntry = """
+            INSERT INTO link_entries (pipeline, task, input, value_id, link, arrival, state, enqueued_at) VALUES (@p, @t, @i, @v, @l, @a, 'queued', @n)
+            ON CONFLICT DO NOTHING
+            """;
+
+        private const string ConsumeLinkEntry = """
+            UPDATE link_entries SET state = 'consumed', consumed_at = @n
+            WHERE pipeline = @p AND task = @t AND input = @i AND value_id = @v AND state <> 'consumed'
+            """;
+
+        private const string InsertSnapshot = """
+            INSERT INTO snapshots (id, pipeline, task, sequence, code_version, status, created_at, replay_of) VALUES (@id, @p, @t, @s, @c, 'ready', @n, NULL)
+            ON CONFLICT (id) DO NOTHING
+            """;
+
+        private const string InsertSnapshotInput =
+            "INSERT INTO snapshot_inputs (snapshot_id, input, position, value_id, arrived_on, arrival) VALUES (@s, @i, @pos, @v, @a, @ar) ON CONFLICT DO NOTHING";
+
+        private const string InsertExecution = """
+            INSERT INTO executions (id, snapshot_id, attempt, worker, started_at, finished_at, status, exit_code, error, stderr_tail, log_sha256)
+            VALUES (@id, @s, 1, 'local-0', @st, @f, 'succeeded', 0, NULL, NULL, @log) ON CONFLICT (id) DO NOTHING
+            """;
+
+        private const string FinishSnapshot = "UPDATE snapshots SET status = 'succeeded', finished_at = @n WHERE id = @id AND status = 'ready'";
+
+        private readonly Dictionary<string, DbCommand> _commands = new(StringComparer.Ordinal);
+        private readonly List<(string Sql, (string Name, object? Value)[] Parameters)> _deferred = [];
         private readonly DateTimeOffset _start = DateTimeOffset.UtcNow;
         private long _n;
 
         public string Drop(string pipeline, string task)
         {
             var id = Guid.CreateVersion7().ToString("N");
-            writer.InsertValue(new ValueRecord(id, pipeline, task, "out", 0, Sha(id), 1234, "text/plain", Now(), "rev", "code-" + task, null, null, "file.txt"));
+            Scalar(InsertValue, ("@id", id), ("@p", pipeline), ("@t", task), ("@o", "out"), ("@oi", 0), ("@sha", Sha(id)), ("@size", 1234), ("@mt", "text/plain"),
+                ("@c", Now()), ("@r", "rev"), ("@cv", "code-" + task), ("@s", null), ("@e", null), ("@sn", "file.txt"));
             return id;
         }
 
-        public List<string> Execute(string pipeline, string task, IReadOnlyList<string> inputs)
+        public List<string> Execute(string pipeline, string task, List<string> inputs)
         {
             var snapshotId = Guid.CreateVersion7().ToString("N");
-            var arrivals = inputs.Select((v, i) => new ArrivedValue(v, "in", _n + i)).ToArray();
-            foreach (var value in arrivals)
+            var arrival = _n; // the values' arrival numbers are arrival + position
+            for (var i = 0; i < inputs.Count; i++)
             {
-                writer.InsertLinkEntry(pipeline, task, "in", value.ValueId, "link", value.Arrival, Now());
-                writer.SetLinkEntryState(pipeline, task, value, LinkEntryState.Consumed, Now());
+                Run(InsertLinkEntry, ("@p", pipeline), ("@t", task), ("@i", "in"), ("@v", inputs[i]), ("@l", "link"), ("@a", arrival + i), ("@n", Now()));
+                Defer(ConsumeLinkEntry, ("@n", Now()), ("@p", pipeline), ("@t", task), ("@i", "in"), ("@v", inputs[i]));
             }
 
-            writer.InsertSnapshot(pipeline, task, "code-" + task, new Snapshot(snapshotId, _n, [new SnapshotInput("in", arrivals)]), Now());
+            Defer(InsertSnapshot, ("@id", snapshotId), ("@p", pipeline), ("@t", task), ("@s", _n), ("@c", "code-" + task), ("@n", Now()));
+            for (var i = 0; i < inputs.Count; i++)
+            {
+                Defer(InsertSnapshotInput, ("@s", snapshotId), ("@i", "in"), ("@pos", i), ("@v", inputs[i]), ("@a", "in"), ("@ar", arrival + i));
+            }
+
             var executionId = Guid.CreateVersion7().ToString("N");
-            writer.InsertExecution(new ExecutionRecord(executionId, snapshotId, 1, "local-0", Now(), Now(), ExecutionStatus.Succeeded, 0, null, null, Sha(executionId)));
-            writer.FinishSnapshot(snapshotId, SnapshotStatus.Succeeded, Now());
+            Defer(InsertExecution, ("@id", executionId), ("@s", snapshotId), ("@st", Now()), ("@f", Now()), ("@log", Sha(executionId)));
+            Defer(FinishSnapshot, ("@n", Now()), ("@id", snapshotId));
             var output = Guid.CreateVersion7().ToString("N");
-            writer.InsertValue(new ValueRecord(output, pipeline, task, "out", 0, Sha(output), 2, "text/plain", Now(), "rev", "code-" + task, snapshotId, executionId, null));
+            Scalar(InsertValue, ("@id", output), ("@p", pipeline), ("@t", task), ("@o", "out"), ("@oi", 0), ("@sha", Sha(output)), ("@size", 2), ("@mt", "text/plain"),
+                ("@c", Now()), ("@r", "rev"), ("@cv", "code-" + task), ("@s", snapshotId), ("@e", executionId), ("@sn", null));
             return [output];
         }
+
+        public void Dispose()
+        {
+            foreach (var command in _commands.Values)
+            {
+                command.Dispose();
+            }
+        }
+
+        /// <summary>Sends the held-back writes, in order, in one batch.</summary>
+        public void Flush()
+        {
+            if (_deferred.Count == 0)
+            {
+                return;
+            }
+
+            using var batch = connection.CreateBatch();
+            batch.Transaction = transaction;
+            foreach (var (sql, parameters) in _deferred)
+            {
+                var command = batch.CreateBatchCommand();
+                command.CommandText = sql;
+                foreach (var (name, value) in parameters)
+                {
+                    var parameter = command.CreateParameter();
+                    parameter.ParameterName = name;
+                    parameter.Value = ToParameter(value);
+                    command.Parameters.Add(parameter);
+                }
+
+                batch.BatchCommands.Add(command);
+            }
+
+            _deferred.Clear();
+            batch.ExecuteNonQuery();
+        }
+
+        private void Run(string sql, params (string Name, object? Value)[] parameters)
+        {
+            Flush();
+            Command(sql, parameters).ExecuteNonQuery();
+        }
+
+        private void Scalar(string sql, params (string Name, object? Value)[] parameters)
+        {
+            Flush();
+            Command(sql, parameters).ExecuteScalar();
+        }
+
+        private void Defer(string sql, params (string Name, object? Value)[] parameters)
+        {
+            if (!connection.CanCreateBatch)
+            {
+                Command(sql, parameters).ExecuteNonQuery();
+                return;
+            }
+
+            _deferred.Add((sql, parameters));
+            if (_deferred.Count >= 1000)
+            {
+                Flush();
+            }
+        }
+
+        /// <summary>The statement, prepared on first use.</summary>
+        private DbCommand Command(string sql, (string Name, object? Value)[] parameters)
+        {
+            if (!_commands.TryGetValue(sql, out var command))
+            {
+                command = connection.CreateCommand();
+                command.CommandText = sql;
+                command.Transaction = transaction;
+                foreach (var (name, _) in parameters)
+                {
+                    var parameter = command.CreateParameter();
+                    parameter.ParameterName = name;
+                    command.Parameters.Add(parameter);
+                }
+
+                _commands[sql] = command;
+            }
+
+            for (var i = 0; i < parameters.Length; i++)
+            {
+                command.Parameters[i].Value = ToParameter(parameters[i].Value);
+            }
+
+            return command;
+        }
+
+        /// <summary>Times are stored as UTC ISO 8601 text, as the router stores them; null is NULL.</summary>
+        private static object ToParameter(object? value) => value switch
+        {
+            null => DBNull.Value,
+            DateTimeOffset time => time.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture),
+            var v => v,
+        };
 
         private DateTimeOffset Now() => _start.AddTicks(Interlocked.Increment(ref _n));
 

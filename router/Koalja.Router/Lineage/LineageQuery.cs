@@ -10,7 +10,7 @@ namespace Koalja.Router.Lineage;
 /// query per hop. Depth-limited walks
 /// carry the depth; a value reached by paths of several lengths keeps the shortest.
 /// </summary>
-internal sealed class LineageQuery(DbConnection connection)
+public sealed class LineageQuery(DbConnection connection)
 {
     /// <summary>Most values in one graph; a larger one is cut (and says so).</summary>
     public const int DefaultMaxValues = 100_000;
