@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Net.Mime;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using CloudNative.CloudEvents;
 using CloudNative.CloudEvents.SystemTextJson;
@@ -22,6 +24,14 @@ public static class SnapshotEvents
     public static readonly IReadOnlyList<CloudEventAttribute> Extensions = [ValueEvents.Attempt, TraceParent];
 
     private static readonly JsonEventFormatter Formatter = new();
+
+    /// <summary>Each spec's JSON, made once: a pipeline's spec is the same in every snapshot event it sends.</summary>
+    private static readonly ConditionalWeakTable<PipelineSpec, StrongBox<JsonElement>> SpecElements = new();
+
+    /// <summary>Specs read, by their JSON text (at most <see cref="MaxSpecs"/>): a task function reads the same few again and again.</summary>
+    private static readonly ConcurrentDictionary<string, PipelineSpec> SpecsRead = new(StringComparer.Ordinal);
+
+    private const int MaxSpecs = 64;
 
     /// <summary>The snapshot event of an invocation in structured mode (<c>application/cloudevents+json</c>), as a task function receives it.</summary>
     public static ContractMessage Encode(TaskInvocation invocation, string? traceParent = null)
@@ -73,7 +83,7 @@ public static class SnapshotEvents
         var data = new SnapshotData(invocation.Pipeline, invocation.Namespace, invocation.Revision, invocation.Task, invocation.SnapshotId, invocation.Attempt, code,
             invocation.Inputs.Select(i => new InputData(i.Name, i.Values.Select(v => new InputValueData(v.ValueId, ArtifactUri.For(v.Sha256), v.Sha256, v.Size, v.MediaType, v.Origin)).ToList())).ToList(),
             task.Outputs.Select(o => new OutputData(o.Name, o.TypeRef)).ToList(),
-            PipelineSpecJson.ToElement(invocation.Spec));
+            SpecElements.GetValue(invocation.Spec, spec => new StrongBox<JsonElement>(PipelineSpecJson.ToElement(spec))).Value);
         var evt = new CloudEvent(CloudEventsSpecVersion.V1_0, Extensions)
         {
             Id = invocation.SnapshotId,
@@ -114,7 +124,7 @@ public static class SnapshotEvents
                 _ => throw new FormatException("A snapshot event carries JSON data."),
             };
             data = element.Deserialize(WireJsonContext.Default.SnapshotData) ?? throw new FormatException("A snapshot event's data is an object, not null.");
-            spec = PipelineSpecJson.Deserialize(data.Spec);
+            spec = ReadSpec(data.Spec);
         }
         catch (JsonException e)
         {
@@ -133,5 +143,23 @@ public static class SnapshotEvents
             Namespace = data.Namespace,
             Revision = data.Revision,
         };
+    }
+
+    private static PipelineSpec ReadSpec(JsonElement element)
+    {
+        var text = element.GetRawText();
+        if (SpecsRead.TryGetValue(text, out var known))
+        {
+            return known;
+        }
+
+        var spec = PipelineSpecJson.Deserialize(element);
+        if (SpecsRead.Count >= MaxSpecs)
+        {
+            SpecsRead.Clear();
+        }
+
+        SpecsRead[text] = spec;
+        return spec;
     }
 }
