@@ -1,12 +1,25 @@
 using System.Diagnostics;
+using System.Globalization;
 
 namespace Koalja.Testing;
 
 /// <summary>
 /// The real servers the tests use (PostgreSQL, an S3 server, Azurite). <c>./run-tests</c> starts them once
 /// (tests/servers/up) and passes their addresses in <c>KOALJA_TEST_*</c> environment variables; a test run without
-/// them (plain <c>dotnet test</c>) starts its own with the same scripts, on free ports, and stops them by PID when
-/// the test process exits. A server that cannot be started fails the test with the script's message.
+/// them (plain <c>dotnet test</c>) starts its own with the same scripts, on free ports, in a temporary directory,
+/// with <c>tests/servers/NAME start DIR PID</c>, PID being this test process. A server that cannot be started fails
+/// the test with the script's message.
+/// <para>
+/// They never outlive the test process, however it ends. The fast path is a ProcessExit handler that runs
+/// <c>NAME stop DIR</c> (by PID) and removes DIR; but vstest kills its test host about 100 ms after the run, often
+/// before that is done, and ProcessExit does not run at all when the process is killed or crashes. So the start
+/// script also leaves a watchdog (tests/servers/watchdog), a small shell process in a session of its own that polls
+/// this process's PID and, once it is gone, runs the same <c>stop DIR</c> and removes DIR: about a second after a
+/// SIGKILL (rgw: ~3 s). It ends by itself as soon as DIR is removed; after a failed start (DIR kept for its logs) it
+/// stays until the test process is gone, then removes DIR. Neither the servers nor the watchdog keep open a file
+/// descriptor of this process: the scripts close every inherited fd above 2, so none of them holds a lock taken by
+/// <c>flock LOCKFILE dotnet test</c>. <c>tests/servers/check-watchdog</c> checks all that.
+/// </para>
 /// </summary>
 internal static class TestServers
 {
@@ -45,7 +58,7 @@ internal static class TestServers
     {
         var dir = Directory.CreateTempSubdirectory($"koalja-{server}-").FullName;
         var script = Path.Combine(Repository.Root, "tests", "servers", server);
-        var (code, output) = Run(script, "start", dir);
+        var (code, output) = Run(script, "start", dir, Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
         if (code != 0)
         {
             Run(script, "stop", dir); // what did start (a monitor without its gateway) must not outlive the test process
@@ -53,6 +66,7 @@ internal static class TestServers
                 + "Start the servers with tests/servers/up, or run the tests with ./run-tests, which does.");
         }
 
+        // The fast path; the watchdog started with the server does the same if this does not run or is cut short.
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
             Run(script, "stop", dir);
@@ -74,11 +88,14 @@ internal static class TestServers
     /// <summary>A value as a shell would read it from the env file: single quotes around it removed.</summary>
     private static string Unquote(string value) => value.Length >= 2 && value[0] == '\'' && value[^1] == '\'' ? value[1..^1] : value;
 
-    private static (int Code, string Output) Run(string script, string command, string dir)
+    private static (int Code, string Output) Run(string script, params string[] arguments)
     {
         var start = new ProcessStartInfo(script) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(command);
-        start.ArgumentList.Add(dir);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
