@@ -17,11 +17,19 @@ public sealed class RoutingTests
             await koalja.DropAsync("linecount", "fileDropInput", $"line {i}\n");
         }
 
-        await koalja.WaitIdleAsync("linecount");
+        var idle = await koalja.WaitIdleAsync("linecount");
 
         // 5 drops, each a snapshot of the first task whose output makes a snapshot of the second: ten snapshots described, no read
         Assert.Equal(5, (await koalja.ValuesAsync("linecount", "countLines")).Count);
         Assert.Equal(before, writer.ReadersOpened);
+
+        // and once every snapshot succeeded, every queued value is consumed and the router holds none of them any more
+        foreach (var link in idle.GetProperty("links").EnumerateArray())
+        {
+            Assert.Equal((0L, 0L, 5L), (link.GetProperty("queued").GetInt64(), link.GetProperty("taken").GetInt64(), link.GetProperty("consumed").GetInt64()));
+        }
+
+        Assert.All(koalja.Server.Router.Pipelines["linecount"].InHand.Values, Assert.Empty);
     }
 
     [Fact]
