@@ -9,12 +9,20 @@ namespace Koalja.Tasks;
 /// </summary>
 public sealed class TaskHost(ITaskRunner runner, TimeProvider time)
 {
-    public async Task<ContractMessage> HandleAsync(ContractMessage snapshot, CancellationToken cancellationToken)
+    /// <summary>Runs the snapshot a structured-mode event asks for.</summary>
+    public Task<ContractMessage> HandleAsync(ContractMessage snapshot, CancellationToken cancellationToken) =>
+        RunAsync(() => SnapshotEvents.Decode(snapshot), cancellationToken);
+
+    /// <summary>Runs the snapshot an HTTP request carries, in structured or binary mode (<see cref="SnapshotEvents.DecodeHttp"/>).</summary>
+    public Task<ContractMessage> HandleHttpAsync(string? contentType, IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> headers, ReadOnlyMemory<byte> body, CancellationToken cancellationToken) =>
+        RunAsync(() => SnapshotEvents.DecodeHttp(contentType, headers, body), cancellationToken);
+
+    private async Task<ContractMessage> RunAsync(Func<TaskInvocation> decode, CancellationToken cancellationToken)
     {
         TaskInvocation invocation;
         try
         {
-            invocation = SnapshotEvents.Decode(snapshot);
+            invocation = decode();
         }
         catch (FormatException e)
         {

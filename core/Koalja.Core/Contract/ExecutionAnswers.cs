@@ -20,6 +20,7 @@ public static class ExecutionAnswers
     public const string ProblemMediaType = "application/problem+json";
     public const string FailedProblemType = "https://koalja.dev/problems/execution-failed";
     public const string RefusedProblemType = "https://koalja.dev/problems/snapshot-refused";
+    public const string FaultProblemType = "https://koalja.dev/problems/task-function-fault";
 
     private static readonly JsonEventFormatter Formatter = new();
 
@@ -73,6 +74,13 @@ public static class ExecutionAnswers
     public static ContractMessage Refusal(string detail, DateTimeOffset now) =>
         Problem(new ExecutionProblem(RefusedProblemType, "The snapshot event was refused", (int)HttpStatusCode.BadRequest, detail, null, null, null, now, now));
 
+    /// <summary>
+    /// The answer of a task function that broke before it could answer (500): whether the execution ran is unknown, so
+    /// the router treats it as a failed attempt and retries it.
+    /// </summary>
+    public static ContractMessage Fault(string detail, DateTimeOffset now) =>
+        Problem(new ExecutionProblem(FaultProblemType, "The task function failed", (int)HttpStatusCode.InternalServerError, detail, null, null, null, now, now));
+
     /// <summary>The outcome an answer tells: the values of a batch, or the failure of a problem.</summary>
     /// <exception cref="FormatException">The answer is neither a well-formed batch nor a problem.</exception>
     public static TaskOutcome Read(ContractMessage answer)
@@ -82,7 +90,12 @@ public static class ExecutionAnswers
         if (contentType?.MediaType == ProblemMediaType)
         {
             var problem = Parse(() => JsonSerializer.Deserialize(answer.Body.Span, WireJsonContext.Default.ExecutionProblem));
-            var error = problem.Type == RefusedProblemType ? $"the task function refused the snapshot: {problem.Detail}" : problem.Detail ?? problem.Title;
+            var error = problem.Type switch
+            {
+                RefusedProblemType => $"the task function refused the snapshot: {problem.Detail}",
+                FaultProblemType => $"the task function failed: {problem.Detail}",
+                _ => problem.Detail ?? problem.Title,
+            };
             return new TaskOutcome(false, [], problem.StartedAt, problem.FinishedAt, problem.ExitCode, error, problem.StderrTail,
                 problem.Log is { } log && ArtifactUri.TryParse(log, out var sha) ? sha : null);
         }

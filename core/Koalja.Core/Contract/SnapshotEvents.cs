@@ -73,6 +73,36 @@ public static class SnapshotEvents
         return Read(evt);
     }
 
+    /// <summary>
+    /// The invocation a snapshot event over HTTP asks for, in either content mode: structured (the body is the event) or
+    /// binary (the attributes are <c>ce-*</c> headers, the body is the event's JSON data).
+    /// </summary>
+    /// <exception cref="FormatException">The request is not a well-formed <c>io.koalja.snapshot</c> event.</exception>
+    public static TaskInvocation DecodeHttp(string? contentType, IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> headers, ReadOnlyMemory<byte> body)
+    {
+        ArgumentNullException.ThrowIfNull(headers);
+        var headerList = headers as IReadOnlyCollection<KeyValuePair<string, IReadOnlyList<string>>> ?? headers.ToList();
+        var hasSpecVersion = headerList.Any(h => string.Equals(h.Key, CloudEventBinding.HeaderPrefix + A.SpecVersion, StringComparison.OrdinalIgnoreCase));
+        switch (CloudEventBinding.ModeOf(contentType, hasSpecVersion))
+        {
+            case EventMode.Structured:
+                return Decode(new ContractMessage(contentType!, body));
+            case EventMode.Binary:
+                var incoming = CloudEventBinding.ReadBinary(headerList, contentType);
+                if (incoming.Event is not { } evt)
+                {
+                    throw new FormatException("The snapshot event's headers are not a CloudEvent: " + string.Join("; ", incoming.Violations.Select(v => v.Message)));
+                }
+
+                evt.Data = body.ToArray();
+                return Read(evt);
+            case EventMode.Batch:
+                throw new FormatException("A task function takes one snapshot event per request, not a batch.");
+            default:
+                throw new FormatException($"The request is not a CloudEvent: send an {A.SnapshotEventType} event in structured mode ({A.StructuredMediaType}) or in binary mode (ce-* headers).");
+        }
+    }
+
     public static CloudEvent Create(TaskInvocation invocation, string? traceParent = null)
     {
         ArgumentNullException.ThrowIfNull(invocation);
