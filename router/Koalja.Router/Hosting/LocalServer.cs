@@ -1,6 +1,7 @@
 using Koalja.Core.Spec;
 using Koalja.Storage;
 using Koalja.Router.Api;
+using Koalja.Router.Dispatch;
 using Koalja.Router.Events;
 using Koalja.Router.Runtime;
 using Koalja.Tasks;
@@ -82,6 +83,11 @@ public sealed class LocalServer : IAsyncDisposable
                     ContentUrl = id => publicUrl is null ? null : ValueRecordEvents.ContentUrl(publicUrl, id),
                 })
                 .AddKoaljaRouter(options.Runtime, pipelines);
+            if (options.TaskFunctions is { } functions)
+            {
+                builder.Services.AddKoaljaHttpDispatch(functions);
+            }
+
             app = builder.Build();
             store = null; // the host owns it now
 

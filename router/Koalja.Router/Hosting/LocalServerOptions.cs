@@ -1,3 +1,4 @@
+using Koalja.Router.Dispatch;
 using Koalja.Router.Runtime;
 
 namespace Koalja.Router.Hosting;
@@ -27,6 +28,12 @@ public sealed record LocalServerOptions
 
     /// <summary>Where values are stored (<c>StorageSettings</c>): null means <c>STORAGETYPE</c> and its variables, else the data directory.</summary>
     public string? Storage { get; init; }
+
+    /// <summary>
+    /// Null: tasks run in this process. Else every snapshot goes over HTTP to its task's function app (the cluster's
+    /// transport), e.g. the workers of <c>koalja up --task-host functions</c>.
+    /// </summary>
+    public HttpDispatchOptions? TaskFunctions { get; init; }
 
     /// <summary>The clock of the router, the dispatchers and the task runtime (tests pass a fake one).</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
