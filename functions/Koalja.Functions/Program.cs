@@ -12,7 +12,7 @@ IArtifactStore store;
 try
 {
     settings = WorkerSettings.From(Environment.GetEnvironmentVariable);
-    store = await StorageSettings.OpenAsync(null, Environment.GetEnvironmentVariable, settings.LocalStorePath);
+    store = await StorageSettings.OpenAsync(settings.Storage, Environment.GetEnvironmentVariable, settings.LocalStorePath);
 }
 catch (Exception e) when (e is WorkerSettingsException or StorageConfigurationException or StorageUnavailableException)
 {

@@ -10,7 +10,7 @@ public sealed class WorkerSettingsException(string message) : Exception(message)
 /// <summary>
 /// The task function's settings, all from environment variables (a container has nothing else):
 /// <list type="bullet">
-/// <item>where values are stored: <c>STORAGETYPE</c> and its variables, as <c>koalja up</c> reads them
+/// <item>where values are stored: <c>KOALJA_STORAGE</c> (a URL, as <c>koalja up --storage</c> takes it), else <c>STORAGETYPE</c> and its variables, as <c>koalja up</c> reads them
 /// (<c>KOALJA_LOCAL_PATH</c>, <c>S3_*</c>, <c>AZURE_STORAGE_*</c>); the router and its task functions must share one store;</item>
 /// <item><c>KOALJA_WORK_ROOT</c>: where executions get their directories (default: a folder under the temp directory);</item>
 /// <item><c>KOALJA_CODE_ROOT</c>: where dropped code is unpacked, fetched from the store by its hash (default: <c>code</c> under the work root);</item>
@@ -19,22 +19,23 @@ public sealed class WorkerSettingsException(string message) : Exception(message)
 /// <item><c>KOALJA_HOST_PID</c>: a local protocol host's process; the worker ends when it is gone.</item>
 /// </list>
 /// </summary>
-public sealed record WorkerSettings(TaskRuntimeOptions Runtime, string LocalStorePath, int? HostProcessId)
+public sealed record WorkerSettings(TaskRuntimeOptions Runtime, string? Storage, string LocalStorePath, int? HostProcessId)
 {
     /// <exception cref="WorkerSettingsException">A setting is missing or malformed; the message names it.</exception>
     public static WorkerSettings From(Func<string, string?> environment)
     {
         ArgumentNullException.ThrowIfNull(environment);
         string? Env(string name) => environment(name) is { Length: > 0 } value ? value : null;
+        var storage = Env("KOALJA_STORAGE");
         var storageType = Env(StorageSettings.TypeVariable);
         var localPath = Env("KOALJA_LOCAL_PATH");
-        if (storageType is null && localPath is null)
+        if (storage is null && storageType is null && localPath is null)
         {
             throw new WorkerSettingsException(
-                "The task function reads and writes values in the router's store: set STORAGETYPE (local, s3 or azure) and its variables, or KOALJA_LOCAL_PATH for a local directory.");
+                "The task function reads and writes values in the router's store: set KOALJA_STORAGE (a storage URL as koalja up --storage takes), or STORAGETYPE (local, s3 or azure) and its variables, or KOALJA_LOCAL_PATH for a local directory.");
         }
 
-        if (storageType is null or "local" && localPath is null)
+        if (storage is null && storageType is null or "local" && localPath is null)
         {
             throw new WorkerSettingsException("STORAGETYPE=local needs KOALJA_LOCAL_PATH, the directory the router stores values in.");
         }
@@ -55,7 +56,7 @@ public sealed record WorkerSettings(TaskRuntimeOptions Runtime, string LocalStor
             ? int.TryParse(pid, NumberStyles.None, CultureInfo.InvariantCulture, out var p) && p > 0 ? p
                 : throw new WorkerSettingsException($"KOALJA_HOST_PID '{pid}' is not a process id.")
             : (int?)null;
-        return new WorkerSettings(runtime, localPath ?? Path.Combine(workRoot, "store"), hostPid);
+        return new WorkerSettings(runtime, storage, localPath ?? Path.Combine(workRoot, "store"), hostPid);
     }
 
     private static TimeSpan ParseTimeout(string text) =>
