@@ -38,8 +38,17 @@ internal sealed class KoaljaTestServer : IAsyncDisposable
         return result.Pipelines.Single().Pipeline;
     }
 
+    /// <summary>The task function app this test build goes with (built first: the project references it).</summary>
+    public static string FunctionsApp => Path.Combine(RepositoryRoot, "functions", "Koalja.Functions", "bin",
+#if DEBUG
+        "Debug",
+#else
+        "Release",
+#endif
+        "net10.0");
+
     public static async Task<KoaljaTestServer> StartAsync(Pipeline pipeline, RuntimeOptions? runtime = null, string? data = null, string? registry = null, string? storage = null,
-        TimeProvider? time = null)
+        TimeProvider? time = null, LocalTaskHost taskHost = LocalTaskHost.InProcess)
     {
         var ownsData = data is null;
         data ??= Directory.CreateTempSubdirectory("koalja-it-").FullName;
@@ -50,6 +59,8 @@ internal sealed class KoaljaTestServer : IAsyncDisposable
             Registry = registry,
             Storage = storage,
             Time = time ?? TimeProvider.System,
+            TaskHost = taskHost,
+            FunctionsApp = taskHost == LocalTaskHost.Functions ? FunctionsApp : null,
         }, [pipeline]);
         return new KoaljaTestServer(server, data, ownsData);
     }

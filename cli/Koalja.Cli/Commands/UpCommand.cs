@@ -29,9 +29,16 @@ internal static class UpCommand
         var storage = new Option<string?>("--storage") { Description = "Where values are stored: local:PATH, s3://BUCKET/PREFIX?endpoint=URL, azblob://CONTAINER/PREFIX (default: STORAGETYPE, else the data directory)" };
         var registry = new Option<string?>("--registry") { Description = "The registry: postgres://USER:PASSWORD@HOST:PORT/DATABASE or sqlite:PATH (default: KOALJA_REGISTRY, else SQLite in the data directory)" };
         var allowHost = new Option<string[]>("--allow-host") { Description = "A host name the server answers to besides localhost and its addresses", AllowMultipleArgumentsPerToken = false };
+        var taskHost = new Option<string>("--task-host")
+        {
+            Description = "Where tasks run: inprocess, or functions (a Functions worker process per task, reached over HTTP, as in the cluster)",
+            DefaultValueFactory = _ => "inprocess",
+        };
+        taskHost.AcceptOnlyFromAmong("inprocess", "functions");
+        var functionsApp = new Option<string?>("--functions-app") { Description = "The built task function app for --task-host functions (default: KOALJA_FUNCTIONS_APP, else the one ./koalja builds)" };
         var command = new Command("up", "Run pipelines on this machine, with an HTTP API on 127.0.0.1")
         {
-            files, port, data, attempts, retryDelay, slots, timeout, maxDrop, maxEvent, verbose, listen, allowHost, storage, registry,
+            files, port, data, attempts, retryDelay, slots, timeout, maxDrop, maxEvent, verbose, listen, allowHost, storage, registry, taskHost, functionsApp,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -59,6 +66,8 @@ internal static class UpCommand
                 AllowedHosts = parse.GetValue(allowHost) ?? [],
                 Storage = parse.GetValue(storage),
                 Registry = parse.GetValue(registry),
+                TaskHost = parse.GetValue(taskHost) == "functions" ? LocalTaskHost.Functions : LocalTaskHost.InProcess,
+                FunctionsApp = parse.GetValue(functionsApp),
             };
             return await RunAsync(parse.GetValue(files)!, options, parse.GetValue(verbose), stdout, stderr, cancellationToken);
         });
@@ -100,6 +109,12 @@ internal static class UpCommand
             }
         }
 
+        if (options.TaskHost == LocalTaskHost.Functions)
+        {
+            stdout.WriteLine("Starting a task function worker per task (--task-host functions)...");
+            stdout.Flush();
+        }
+
         LocalServer server;
         try
         {
@@ -110,7 +125,7 @@ internal static class UpCommand
         }
         catch (Exception e) when (e is InvalidOperationException or IOException or System.Net.Sockets.SocketException
             or BackendException or Storage.StorageConfigurationException or Storage.StorageUnavailableException
-            or Microsoft.Extensions.Options.OptionsValidationException)
+            or Microsoft.Extensions.Options.OptionsValidationException or TimeoutException)
         {
             stderr.WriteLine($"koalja: {e.Message}");
             return 1;
@@ -150,6 +165,11 @@ internal static class UpCommand
             }
 
             stdout.WriteLine($"Values stored in {Shown(Describe(server.Store))}; registry: {Shown(server.Router.Registry.Location)} ({server.Router.Registry.Engine}).");
+            if (server.Workers is { } workers)
+            {
+                stdout.WriteLine($"Tasks run in {workers.Count} Functions worker process(es) ({string.Join(", ", workers.Select(w => $"{w.Name}: pid {w.ProcessId}"))}), each snapshot sent over HTTP.");
+            }
+
             stdout.WriteLine($"API keys in {keysShown}: the admin key drops code, the function key drops data{(loopback ? " (not needed on 127.0.0.1)" : "")}; the koalja CLI sends them itself.");
             stdout.WriteLine("Press Ctrl+C to stop.");
             stdout.Flush();

@@ -24,10 +24,15 @@ public sealed class LocalServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly DataDirectory _data;
 
-    private LocalServer(WebApplication app, DataDirectory data, Uri url, ApiKeys keys)
+    private readonly LocalFunctionWorkers.LocalWorkers? _workers;
+    private readonly ILoggerFactory? _workerLogs;
+
+    private LocalServer(WebApplication app, DataDirectory data, Uri url, ApiKeys keys, LocalFunctionWorkers.LocalWorkers? workers, ILoggerFactory? workerLogs)
     {
         _app = app;
         _data = data;
+        _workers = workers;
+        _workerLogs = workerLogs;
         Url = url;
         Keys = keys;
         Router = app.Services.GetRequiredService<PipelineRouter>();
@@ -48,14 +53,30 @@ public sealed class LocalServer : IAsyncDisposable
 
     public string DataRoot => _data.Root;
 
+    /// <summary>The task function workers (<see cref="LocalTaskHost.Functions"/>), by name, with their current process; null when tasks run in process.</summary>
+    public IReadOnlyList<(string Name, int ProcessId)>? Workers =>
+        _workers is { } w ? w.Names.Values.Order(StringComparer.Ordinal).Select(n => (n, w.Host.ProcessId(n))).ToList() : null;
+
+    /// <summary>The process that runs a task's snapshots now (<see cref="LocalTaskHost.Functions"/>; a worker that died is replaced).</summary>
+    public int WorkerProcessId(string pipeline, string task) =>
+        _workers is { } w ? w.Host.ProcessId(w.Names[(pipeline, task)]) : throw new InvalidOperationException("Tasks run in process here.");
+
     public static async Task<LocalServer> StartAsync(LocalServerOptions options, IReadOnlyList<Pipeline> pipelines, Action<ILoggingBuilder>? logging = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         var data = new DataDirectory(options.DataDirectory);
         IArtifactStore? store = null;
         WebApplication? app = null;
+        LocalFunctionWorkers.LocalWorkers? workers = null;
+        ILoggerFactory? workerLogs = null;
         try
         {
+            var functionsApp = options.TaskHost == LocalTaskHost.Functions ? LocalFunctionWorkers.FindApp(options.FunctionsApp) : null;
+            if (functionsApp is not null && options.Port == 0)
+            {
+                options = options with { Port = FreePort(options.ListenAddress) }; // the workers are told the router's URL before it listens
+            }
+
             data.Lock();
             if (Directory.Exists(data.WorkPath))
             {
@@ -83,9 +104,12 @@ public sealed class LocalServer : IAsyncDisposable
                     ContentUrl = id => publicUrl is null ? null : ValueRecordEvents.ContentUrl(publicUrl, id),
                 })
                 .AddKoaljaRouter(options.Runtime, pipelines);
-            if (options.TaskFunctions is { } functions)
+            if (functionsApp is not null)
             {
-                builder.Services.AddKoaljaHttpDispatch(functions);
+                workerLogs = LoggerFactory.Create(b => logging?.Invoke(b));
+                var routerUrl = new Uri($"http://{(options.ListenAddress.Equals(System.Net.IPAddress.Any) || options.ListenAddress.Equals(System.Net.IPAddress.IPv6Any) ? "127.0.0.1" : options.ListenAddress.ToString())}:{options.Port}/");
+                workers = await LocalFunctionWorkers.StartAsync(functionsApp, pipelines, options, data, routerUrl, workerLogs, cancellationToken);
+                builder.Services.AddKoaljaHttpDispatch(workers.Dispatch);
             }
 
             app = builder.Build();
@@ -110,7 +134,7 @@ public sealed class LocalServer : IAsyncDisposable
             var url = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
             publicUrl = url;
             data.WriteServer(url);
-            return new LocalServer(app, data, url, keys);
+            return new LocalServer(app, data, url, keys, workers, workerLogs);
         }
         catch
         {
@@ -120,6 +144,12 @@ public sealed class LocalServer : IAsyncDisposable
             }
 
             (store as IDisposable)?.Dispose();
+            if (workers is not null)
+            {
+                await workers.Host.DisposeAsync();
+            }
+
+            workerLogs?.Dispose();
             data.Dispose();
             throw;
         }
@@ -153,8 +183,21 @@ public sealed class LocalServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync();
+        await _app.StopAsync(); // the dispatchers stop sending before the workers go
         await _app.DisposeAsync();
+        if (_workers is not null)
+        {
+            await _workers.Host.DisposeAsync();
+        }
+
+        _workerLogs?.Dispose();
         _data.Dispose();
+    }
+
+    private static int FreePort(System.Net.IPAddress address)
+    {
+        using var listener = new System.Net.Sockets.TcpListener(address, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

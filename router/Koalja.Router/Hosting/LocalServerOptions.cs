@@ -1,4 +1,3 @@
-using Koalja.Router.Dispatch;
 using Koalja.Router.Runtime;
 
 namespace Koalja.Router.Hosting;
@@ -30,14 +29,27 @@ public sealed record LocalServerOptions
     public string? Storage { get; init; }
 
     /// <summary>
-    /// Null: tasks run in this process. Else every snapshot goes over HTTP to its task's function app (the cluster's
-    /// transport), e.g. the workers of <c>koalja up --task-host functions</c>.
+    /// Where tasks run: in this process, or in one Functions worker process per task under the embedded protocol host,
+    /// each snapshot sent over HTTP as in the cluster (<c>--task-host functions</c>).
     /// </summary>
-    public HttpDispatchOptions? TaskFunctions { get; init; }
+    public LocalTaskHost TaskHost { get; init; } = LocalTaskHost.InProcess;
+
+    /// <summary>The built task function app for <see cref="LocalTaskHost.Functions"/> (null: found as <see cref="LocalFunctionWorkers.FindApp"/> says).</summary>
+    public string? FunctionsApp { get; init; }
 
     /// <summary>The clock of the router, the dispatchers and the task runtime (tests pass a fake one).</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
     /// <summary>Reads environment variables (tests pass their own).</summary>
     public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
+}
+
+/// <summary>Where <c>koalja up</c> runs tasks.</summary>
+public enum LocalTaskHost
+{
+    /// <summary>In the server's process, through the task contract's bytes.</summary>
+    InProcess,
+
+    /// <summary>In Functions worker processes (the task function app), one per task, reached over HTTP.</summary>
+    Functions,
 }
