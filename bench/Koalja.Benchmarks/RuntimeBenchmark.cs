@@ -16,7 +16,7 @@ namespace Koalja.Benchmarks;
 /// </summary>
 internal static class RuntimeBenchmark
 {
-    private static int Slots = Environment.ProcessorCount;
+    internal static int Slots = Environment.ProcessorCount;
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -48,14 +48,15 @@ internal static class RuntimeBenchmark
         }
     }
 
-    private static async Task<(double P50, double P99)> LatencyAsync(string root, string data, int drops)
+    internal static async Task<(double P50, double P99)> LatencyAsync(string root, string data, int drops, LocalTaskHost host = LocalTaskHost.InProcess,
+        string pipelineFile = "linecount.yaml", string pipeline = "linecount", string finalTask = "countLines")
     {
-        await using var server = await StartAsync(root, data);
+        await using var server = await StartAsync(root, data, host, pipelineFile);
         using var http = new HttpClient { BaseAddress = server.Url };
         var final = new SemaphoreSlim(0);
         server.Router.ValueRecorded += v =>
         {
-            if (v.Task == "countLines")
+            if (v.Task == finalTask)
             {
                 final.Release();
             }
@@ -64,7 +65,7 @@ internal static class RuntimeBenchmark
         for (var i = 0; i < drops + 10; i++)
         {
             var watch = Stopwatch.StartNew();
-            using var response = await http.PostAsync("pipelines/linecount/fileDropInput", new StringContent($"a\na\nb{i}\n", Encoding.UTF8));
+            using var response = await http.PostAsync($"pipelines/{pipeline}/fileDropInput", new StringContent($"a\na\nb{i}\n", Encoding.UTF8));
             response.EnsureSuccessStatusCode();
             await final.WaitAsync();
             if (i >= 10)
@@ -77,9 +78,9 @@ internal static class RuntimeBenchmark
         return (samples[samples.Count / 2], samples[Math.Min(samples.Count - 1, (int)Math.Ceiling(samples.Count * 0.99) - 1)]);
     }
 
-    private static async Task<(TimeSpan Elapsed, long Values)> BatchAsync(string root, string data, int files)
+    internal static async Task<(TimeSpan Elapsed, long Values)> BatchAsync(string root, string data, int files, LocalTaskHost host = LocalTaskHost.InProcess)
     {
-        await using var server = await StartAsync(root, data);
+        await using var server = await StartAsync(root, data, host);
         using var http = new HttpClient { BaseAddress = server.Url };
         var done = 0;
         var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -133,13 +134,23 @@ internal static class RuntimeBenchmark
 
     private static string Content(int i) => $"line\nline\nfile {i}\nend\n";
 
-    private static Task<LocalServer> StartAsync(string root, string data)
+    private static Task<LocalServer> StartAsync(string root, string data, LocalTaskHost host = LocalTaskHost.InProcess, string pipelineFile = "linecount.yaml")
     {
-        var pipeline = PipelineLoader.LoadFile(Path.Combine(root, "examples", "linecount.yaml")).Pipelines[0].Pipeline;
-        return LocalServer.StartAsync(new LocalServerOptions { DataDirectory = data, Runtime = new RuntimeOptions { SlotsPerTask = Slots } }, [pipeline]);
+        var path = Path.IsPathFullyQualified(pipelineFile) ? pipelineFile : Path.Combine(root, "examples", pipelineFile);
+        var pipeline = PipelineLoader.LoadFile(path).Pipelines[0].Pipeline;
+        return LocalServer.StartAsync(new LocalServerOptions
+        {
+            DataDirectory = data,
+            Runtime = new RuntimeOptions { SlotsPerTask = Slots },
+            TaskHost = host,
+            FunctionsApp = host == LocalTaskHost.Functions ? FunctionsApp(root) : null,
+        }, [pipeline]);
     }
 
-    private static int Arg(string[] args, string name, int fallback)
+    /// <summary>The Release build of the task function app (bench/functions builds it first).</summary>
+    private static string FunctionsApp(string root) => Path.Combine(root, "functions", "Koalja.Functions", "bin", "Release", "net10.0");
+
+    internal static int Arg(string[] args, string name, int fallback)
     {
         var i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var v) ? v : fallback;

@@ -48,6 +48,37 @@ public sealed class TaskHostTests
     }
 
     [Fact]
+    public async Task ABinaryModeSnapshotOverHttpRunsAsTheStructuredOneDoes()
+    {
+        var structured = SnapshotEvents.Encode(Invocation);
+        using var evt = System.Text.Json.JsonDocument.Parse(structured.Body);
+        var root = evt.RootElement;
+        var headers = new List<KeyValuePair<string, IReadOnlyList<string>>>();
+        foreach (var name in new[] { "specversion", "id", "source", "type", "koaljaattempt" })
+        {
+            headers.Add(KeyValuePair.Create("ce-" + name, (IReadOnlyList<string>)[root.GetProperty(name).ToString()]));
+        }
+
+        var data = Encoding.UTF8.GetBytes(root.GetProperty("data").GetRawText());
+        var runner = new Recording(new TaskOutcome(true, [], Started, Started, ExitCode: 0));
+
+        var answer = await new TaskHost(runner, TimeProvider.System).HandleHttpAsync("application/json", headers, data, CancellationToken.None);
+
+        Assert.Equal(200, answer.Status);
+        Assert.Equal(("snap-7", 2, "code-1"), (runner.Received!.SnapshotId, runner.Received.Attempt, runner.Received.CodeVersion));
+    }
+
+    [Fact]
+    public async Task AnHttpRequestThatIsNotACloudEventIsRefusedSayingHowToSendOne()
+    {
+        var answer = await new TaskHost(new Recording(new TaskOutcome(true, [], Started, Started)), TimeProvider.System)
+            .HandleHttpAsync("application/json", [], Encoding.UTF8.GetBytes("{}"), CancellationToken.None);
+
+        Assert.Equal(400, answer.Status);
+        Assert.Contains("not a CloudEvent", ExecutionAnswers.Read(answer).Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AFailedExecutionIsAnsweredWithAProblemThatKeepsWhyItFailed()
     {
         var outcome = new TaskOutcome(false, [], Started, Started.AddSeconds(1), ExitCode: 3, Error: "exit code 3", StderrTail: "wc: no such file", LogSha256: new string('e', 64));
