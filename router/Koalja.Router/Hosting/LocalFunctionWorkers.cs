@@ -42,13 +42,13 @@ public static class LocalFunctionWorkers
                 $"'dotnet build functions/Koalja.Functions -c Release -o .build/functions' and give --functions-app .build/functions");
     }
 
-    /// <summary>Starts a worker for each task that runs snapshots, sharing the server's store, and says how the router reaches them.</summary>
+    /// <summary>Starts a worker for each task that can run snapshots (all but FileDrops), sharing the server's store, and says how the router reaches them.</summary>
     internal static async Task<LocalWorkers> StartAsync(string app, IReadOnlyList<Pipeline> pipelines, LocalServerOptions server,
         DataDirectory data, Uri routerUrl, ILoggerFactory logs, CancellationToken cancellationToken)
     {
         var names = new Dictionary<(string Pipeline, string Task), string>();
         var workers = new List<WorkerSpec>();
-        foreach (var (pipeline, task) in pipelines.SelectMany(p => p.Spec.Tasks.Where(t => t.Inputs.Count > 0).Select(t => (p, t))))
+        foreach (var (pipeline, task) in pipelines.SelectMany(p => p.Spec.Tasks.Where(t => t.Type != BuiltInTaskTypes.FileDrop).Select(t => (p, t)))) // a FileDrop only takes drops
         {
             var name = UniqueName($"{pipeline.Name}-{task.Name}", names.Values);
             names[(pipeline.Name, task.Name)] = name;
