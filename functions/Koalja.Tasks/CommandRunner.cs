@@ -26,6 +26,9 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
     /// <summary>Largest content <c>readURI</c> puts on a command line.</summary>
     private const int MaxReadUriBytes = 1024 * 1024;
 
+    /// <summary>How long what a command leaves running may keep writing to its output after the command exited.</summary>
+    private static readonly TimeSpan BackgroundGrace = TimeSpan.FromSeconds(1);
+
     public async Task<TaskOutcome> RunAsync(TaskInvocation invocation, CancellationToken cancellationToken)
     {
         var started = time.GetUtcNow();
@@ -207,6 +210,21 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync(CancellationToken.None);
             error = cancellationToken.IsCancellationRequested ? "cancelled" : $"timed out after {options.CommandTimeout}";
+        }
+
+        // The execution is the command: once it has exited (or was killed), what it left running with its output
+        // (a background job, one in a new session) gets a moment to finish writing, then is killed, so that it can
+        // neither keep the execution open past its timeout nor hold the worker slot.
+        if (await Task.WhenAny(pumps, Task.Delay(error is null ? BackgroundGrace : TimeSpan.Zero, CancellationToken.None)) != pumps)
+        {
+            var killed = OutputHolders.Kill(process.StandardOutput.BaseStream, process.StandardError.BaseStream);
+            if (await Task.WhenAny(pumps, Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None)) != pumps)
+            {
+                process.StandardOutput.BaseStream.Dispose(); // a holder we could not kill: stop reading, keep the slot
+                process.StandardError.BaseStream.Dispose();
+            }
+
+            await log.NoteAsync($"koalja: the command left {killed} process(es) running that held its output; they were killed when it {(error is null ? "exited" : "was stopped")}");
         }
 
         await pumps;

@@ -21,11 +21,12 @@ internal sealed class LogWriter(string path, int tailBytes) : IAsyncDisposable
         }
     }
 
+    /// <summary>Copies <paramref name="source"/> into the log until it ends, or is closed under it (a holder of the pipe that could not be killed).</summary>
     public async Task PumpAsync(Stream source, bool isError)
     {
         var buffer = new byte[8192];
         int read;
-        while ((read = await source.ReadAsync(buffer)) > 0)
+        while ((read = await ReadAsync(source, buffer)) > 0)
         {
             await _lock.WaitAsync();
             try
@@ -51,6 +52,32 @@ internal sealed class LogWriter(string path, int tailBytes) : IAsyncDisposable
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>A line of Koalja's own in the log (after the command's output).</summary>
+    public async Task NoteAsync(string line)
+    {
+        await _lock.WaitAsync();
+        try
+        {
+            await _file.WriteAsync(Encoding.UTF8.GetBytes(line + "\n"));
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    private static async Task<int> ReadAsync(Stream source, byte[] buffer)
+    {
+        try
+        {
+            return await source.ReadAsync(buffer);
+        }
+        catch (Exception e) when (e is ObjectDisposedException or IOException)
+        {
+            return 0;
         }
     }
 

@@ -93,6 +93,66 @@ public sealed class TaskRuntimeTests : IDisposable
         Assert.StartsWith("timed out after", outcome.Error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("sleep 600 &")] // a background job holding stdout and stderr
+    [InlineData("(setsid sleep 600 &)")] // in a new session: out of the process tree, still holding them
+    public async Task WhatACommandLeavesRunningWithItsOutputIsKilledWhenItExits(string leftBehind)
+    {
+        var pids = Path.Combine(_dir, "pids");
+        var command = $"echo done > {{{{.outputs.outputFile.path}}}}; {leftBehind.Replace("sleep 600 &", $"sleep 600 & echo $! >> {pids}", StringComparison.Ordinal)}";
+
+        var outcome = await RunAsync(command, "x").WaitAsync(TimeSpan.FromSeconds(60)); // was: running until the sleep ended
+
+        Assert.True(outcome.Succeeded, outcome.Error);
+        var pid = int.Parse(File.ReadAllText(pids).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.False(Running(pid), $"the background process {pid} is still running");
+        var log = Encoding.UTF8.GetString(await ReadAllAsync(outcome.LogSha256!));
+        Assert.Contains("the command left 1 process(es) running that held its output; they were killed when it exited", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ACommandThatTimesOutTakesWhatItStartedInANewSessionWithIt()
+    {
+        var pids = Path.Combine(_dir, "pids");
+
+        var outcome = await RunAsync($"(setsid sleep 600 & echo $! >> {pids}); sleep 600", "x", timeout: TimeSpan.FromMilliseconds(500)).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.StartsWith("timed out after", outcome.Error, StringComparison.Ordinal);
+        var pid = int.Parse(File.ReadAllText(pids).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.False(Running(pid), $"the process {pid} started in a new session is still running");
+    }
+
+    private static bool Running(int pid)
+    {
+        for (var i = 0; i < 50; i++) // SIGKILL is delivered at once; reaping by init may take a moment
+        {
+            try
+            {
+                var stat = File.ReadAllText($"/proc/{pid}/stat");
+                if (stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z'))
+                {
+                    return false;
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return false;
+            }
+
+            Thread.Sleep(20);
+        }
+
+        return true;
+    }
+
+    private async Task<byte[]> ReadAllAsync(string sha256)
+    {
+        await using var stream = await _store.OpenReadAsync(sha256);
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer);
+        return buffer.ToArray();
+    }
+
     [Fact]
     public async Task FileSplitMakesAValuePerLine()
     {
