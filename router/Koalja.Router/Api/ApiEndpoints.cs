@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Text.Json;
 using Koalja.Storage;
 using Koalja.Router.Registry;
@@ -146,8 +147,22 @@ public static class ApiEndpoints
         return Results.Json(new ValueDetailDto(ValueDto.From(value), inputs, execution, cloudEvent), ApiJsonContext.Default.ValueDetailDto);
     }
 
-    private static async Task<IResult> GetContentAsync(string id, PipelineRouter router, IArtifactStore store, CancellationToken cancellationToken)
+    /// <summary>Media types a browser shows without running anything in them; any other content is served as a download.</summary>
+    private static readonly FrozenSet<string> InlineMediaTypes = new[]
     {
+        "text/plain", "text/csv", "text/tab-separated-values", "application/json", "application/octet-stream",
+        "image/png", "image/jpeg", "image/gif", "image/webp",
+    }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The content of a value, with the media type it was stored with. The sender chose that type, so nothing in it may
+    /// act on this origin: no sniffing, a sandboxing CSP, and anything but plain text, JSON, CSV and raster images
+    /// (HTML, SVG, XML, scripts, …) as an attachment.
+    /// </summary>
+    private static async Task<IResult> GetContentAsync(string id, PipelineRouter router, IArtifactStore store, HttpResponse response, CancellationToken cancellationToken)
+    {
+        response.Headers.XContentTypeOptions = "nosniff";
+        response.Headers.ContentSecurityPolicy = "default-src 'none'; sandbox";
         ValueRecord? value;
         using (var connection = router.Registry.Open())
         {
@@ -162,6 +177,12 @@ public static class ApiEndpoints
         try
         {
             var stream = await store.OpenReadAsync(value.Sha256, cancellationToken);
+            var mediaType = Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(value.MediaType, out var parsed) ? parsed.MediaType.Value : null;
+            if (mediaType is null || !(InlineMediaTypes.Contains(mediaType) || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase)))
+            {
+                response.Headers.ContentDisposition = $"attachment; filename=\"{value.Id}\"";
+            }
+
             return Results.Stream(stream, value.MediaType, entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{value.Sha256}\""), enableRangeProcessing: true);
         }
         catch (ArtifactNotFoundException)
