@@ -142,7 +142,11 @@ public sealed class CodeDropTests
         using var own = new HttpRequestMessage(HttpMethod.Post, "pipelines/linecount/fileDropInput") { Content = new StringContent("x") };
         own.Headers.Add("Origin", server.Server.Url.GetLeftPart(UriPartial.Authority));
 
-        Assert.Equal(HttpStatusCode.Forbidden, (await server.SendAsync(rebinding)).Status);
+        var (rebindingStatus, rebindingJson) = await server.SendAsync(rebinding);
+        Assert.Equal(HttpStatusCode.Forbidden, rebindingStatus);
+        var detail = rebindingJson.GetProperty("detail").GetString()!;
+        Assert.Contains("'attacker.example'", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("127.0.0.1", detail, StringComparison.Ordinal); // the refusal names none of the machine's addresses
         var (csrfStatus, csrfJson) = await server.SendAsync(csrf);
         Assert.Equal(HttpStatusCode.Forbidden, csrfStatus);
         Assert.Contains("attacker.example", csrfJson.GetProperty("detail").GetString(), StringComparison.Ordinal);

@@ -70,7 +70,7 @@ public static class ApiSecurity
         if (!options.AllowedHosts.Contains(host))
         {
             return Problems.Status(StatusCodes.Status403Forbidden, "Unknown host",
-                $"This server answers to {string.Join(", ", options.AllowedHosts.Order(StringComparer.Ordinal))}, not '{Printable(request.Host.Host)}' (a guard against DNS rebinding; koalja up --allow-host adds a name).");
+                $"This server does not answer to '{Printable(request.Host.Host)}' (a guard against DNS rebinding): use localhost or an address of this machine, or start koalja up with --allow-host NAME.");
         }
 
         var unsafeMethod = !(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method));
