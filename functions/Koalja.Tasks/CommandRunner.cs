@@ -117,11 +117,20 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
         var data = TemplateData.Build(task, invocation.Spec, inputs, outputs, invocation.SnapshotId, name => "127.0.0.1");
         var command = Templates.For(invocation.CodeVersion, [.. executor!.Command, .. executor.Args]);
         var arguments = new List<string>(command.Templates.Count);
+        var script = ShellScriptIndex(command.Texts);
+        var bound = 0;
+        string Bind(string content)
+        {
+            var name = $"KOALJA_CONTENT_{++bound}";
+            environment[name] = content;
+            return "${" + name + "}";
+        }
+
         try
         {
-            foreach (var template in command.Templates)
+            for (var i = 0; i < command.Templates.Count; i++)
             {
-                arguments.Add(template.Render(data, ReadUri));
+                arguments.Add(command.Templates[i].Render(data, ReadUri, i == script ? Bind : null));
             }
         }
         catch (TemplateException e)
@@ -137,6 +146,38 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
         return arguments.Count == 0
             ? new Setup([], environment, $"Task '{task.Name}' has no command; locally Koalja runs the executor's command and args, not the image's entrypoint")
             : new Setup(arguments, environment, null);
+    }
+
+    /// <summary>Shells whose <c>-c</c> argument is a script: the shell parses it, so no data may be printed into it as code.</summary>
+    private static readonly HashSet<string> Shells = new(["sh", "bash", "dash", "ash", "ksh", "mksh", "zsh"], StringComparer.Ordinal);
+
+    /// <summary>
+    /// The index of the script argument of <c>sh -c SCRIPT</c> (also <c>bash -ec</c>, <c>/bin/sh -c</c>), or -1. Content
+    /// printed into it (<c>readURIAsText</c>) is passed as an environment variable the script expands (<c>${KOALJA_CONTENT_1}</c>):
+    /// an expansion's result is never parsed as shell code, so data such as <c>x; rm -rf ~</c> stays data.
+    /// </summary>
+    internal static int ShellScriptIndex(IReadOnlyList<string> texts)
+    {
+        if (texts.Count < 2 || !Shells.Contains(Path.GetFileName(texts[0])))
+        {
+            return -1;
+        }
+
+        for (var i = 1; i < texts.Count - 1; i++)
+        {
+            var option = texts[i];
+            if (option.Length < 2 || option[0] != '-' || option.StartsWith("--", StringComparison.Ordinal))
+            {
+                return -1; // the first operand: a script file, not -c
+            }
+
+            if (option.AsSpan(1).Contains('c'))
+            {
+                return i + 1;
+            }
+        }
+
+        return -1;
     }
 
     private static string CannotRender(string task, string problem) => $"Cannot render the command of task '{task}': {problem}";

@@ -154,6 +154,29 @@ public sealed class TaskRuntimeTests : IDisposable
     }
 
     [Fact]
+    public async Task ContentPrintedIntoAShellScriptStaysDataAndIsNeverRunAsCode()
+    {
+        var planted = Path.Combine(_dir, "pwned");
+        var data = $"hello; touch {planted}; echo $(id -u) `id -g`";
+
+        var outcome = await RunAsync("echo {{readURIAsText .inputs.inputFile.uri}} > {{.outputs.outputFile.path}}; echo \"[{{readURIAsText .inputs.inputFile.uri}}]\" >> {{.outputs.outputFile.path}}", data);
+
+        Assert.True(outcome.Succeeded, outcome.Error);
+        Assert.False(File.Exists(planted), "the data ran as shell code");
+        var output = Encoding.UTF8.GetString(await ReadAllAsync(outcome.Outputs[0].Sha256));
+        Assert.Equal($"{data}\n[{data}]\n", output); // unquoted and inside double quotes alike: the text, as it was
+    }
+
+    [Theory]
+    [InlineData(new[] { "/bin/sh", "-c", "S" }, 2)]
+    [InlineData(new[] { "bash", "-ec", "S" }, 2)]
+    [InlineData(new[] { "sh", "-e", "-c", "S", "arg0" }, 3)]
+    [InlineData(new[] { "sh", "script.sh", "-c" }, -1)]
+    [InlineData(new[] { "python3", "-c", "S" }, -1)]
+    [InlineData(new[] { "sh", "-c" }, -1)]
+    public void TheScriptOfAShellIsFound(string[] command, int script) => Assert.Equal(script, CommandRunner.ShellScriptIndex(command));
+
+    [Fact]
     public async Task FileSplitMakesAValuePerLine()
     {
         var spec = Load("""

@@ -24,16 +24,34 @@ public sealed class Template
     /// <exception cref="TemplateException">The text is not a valid template of the supported subset.</exception>
     public static Template Parse(string text) => new(text, TemplateParser.Parse(text));
 
+    /// <summary>Renders with content printed as it is (see the overload for shell scripts).</summary>
+    public string Render(object? data, Func<string, byte[]> readUri) => Render(data, readUri, null);
+
     /// <param name="readUri">Reads the content of a value URI, for <c>readURI</c> and <c>readURIAsText</c>.</param>
+    /// <param name="bindContent">
+    /// Where the text is a shell script: given content that <c>readURI</c> prints, what to print instead (a reference
+    /// to an environment variable holding it), so that data never becomes shell code. Null prints the content.
+    /// </param>
     /// <exception cref="TemplateException">A field is missing or a value has the wrong shape.</exception>
-    public string Render(object? data, Func<string, byte[]> readUri)
+    public string Render(object? data, Func<string, byte[]> readUri, Func<string, string>? bindContent)
     {
         var output = new StringBuilder();
-        Render(_nodes, data, data, readUri, output);
+        Render(_nodes, data, data, readUri, bindContent, output);
         return output.ToString();
     }
 
-    private static void Render(IReadOnlyList<TemplateNode> nodes, object? dot, object? root, Func<string, byte[]> readUri, StringBuilder output)
+    /// <summary>Whether the template prints the content of a value (<c>readURI</c>, <c>readURIAsText</c>) anywhere.</summary>
+    public bool PrintsContent => PrintsContentIn(_nodes);
+
+    private static bool PrintsContentIn(IReadOnlyList<TemplateNode> nodes) => nodes.Any(node => node switch
+    {
+        PrintNode { Expression: CallExpr { Function: "readURI" or "readURIAsText" } } => true,
+        IfNode i => PrintsContentIn(i.Then) || PrintsContentIn(i.Else),
+        RangeNode r => PrintsContentIn(r.Body) || PrintsContentIn(r.Else),
+        _ => false,
+    });
+
+    private static void Render(IReadOnlyList<TemplateNode> nodes, object? dot, object? root, Func<string, byte[]> readUri, Func<string, string>? bindContent, StringBuilder output)
     {
         foreach (var node in nodes)
         {
@@ -42,22 +60,25 @@ public sealed class Template
                 case TextNode text:
                     output.Append(text.Text);
                     break;
+                case PrintNode { Expression: CallExpr { Function: "readURI" or "readURIAsText" } } content when bindContent is not null:
+                    output.Append(bindContent(Print(Evaluate(content.Expression, dot, root, readUri))));
+                    break;
                 case PrintNode print:
                     output.Append(Print(Evaluate(print.Expression, dot, root, readUri)));
                     break;
                 case IfNode ifNode:
-                    Render(IsTrue(Evaluate(ifNode.Condition, dot, root, readUri)) ? ifNode.Then : ifNode.Else, dot, root, readUri, output);
+                    Render(IsTrue(Evaluate(ifNode.Condition, dot, root, readUri)) ? ifNode.Then : ifNode.Else, dot, root, readUri, bindContent, output);
                     break;
                 case RangeNode range:
                     var items = Items(Evaluate(range.Over, dot, root, readUri), range.Over);
                     if (items.Count == 0)
                     {
-                        Render(range.Else, dot, root, readUri, output);
+                        Render(range.Else, dot, root, readUri, bindContent, output);
                     }
 
                     foreach (var item in items)
                     {
-                        Render(range.Body, item, root, readUri, output);
+                        Render(range.Body, item, root, readUri, bindContent, output);
                     }
 
                     break;
