@@ -40,17 +40,6 @@ public sealed class Template
         return output.ToString();
     }
 
-    /// <summary>Whether the template prints the content of a value (<c>readURI</c>, <c>readURIAsText</c>) anywhere.</summary>
-    public bool PrintsContent => PrintsContentIn(_nodes);
-
-    private static bool PrintsContentIn(IReadOnlyList<TemplateNode> nodes) => nodes.Any(node => node switch
-    {
-        PrintNode { Expression: CallExpr { Function: "readURI" or "readURIAsText" } } => true,
-        IfNode i => PrintsContentIn(i.Then) || PrintsContentIn(i.Else),
-        RangeNode r => PrintsContentIn(r.Body) || PrintsContentIn(r.Else),
-        _ => false,
-    });
-
     private static void Render(IReadOnlyList<TemplateNode> nodes, object? dot, object? root, Func<string, byte[]> readUri, Func<string, string>? bindContent, StringBuilder output)
     {
         foreach (var node in nodes)
