@@ -27,6 +27,15 @@ public sealed class CloudEventBindingTests
     [InlineData("224.0.0.1", true)]
     [InlineData("0.0.0.0", true)]
     [InlineData("::ffff:169.254.1.1", true)]
+    [InlineData("::a9fe:a9fe", true)] // IPv4-compatible 169.254.169.254
+    [InlineData("64:ff9b::a9fe:a9fe", true)] // NAT64 169.254.169.254
+    [InlineData("fd00:ec2::254", true)] // AWS IMDS over IPv6
+    [InlineData("100.100.100.200", true)] // Alibaba Cloud metadata
+    [InlineData("192.0.0.192", true)] // Oracle Cloud metadata
+    [InlineData("::", true)]
+    [InlineData("::1", false)]
+    [InlineData("64:ff9b::a01:203", false)] // NAT64 10.1.2.3
+    [InlineData("100.100.100.201", false)]
     [InlineData("127.0.0.1", false)]
     [InlineData("10.1.2.3", false)]
     [InlineData("2001:db8::1", false)]
