@@ -29,6 +29,9 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
     /// <summary>How long what a command leaves running may keep writing to its output after the command exited.</summary>
     private static readonly TimeSpan BackgroundGrace = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long the output of a command killed with its process tree may take to close before its other holders are looked for.</summary>
+    private static readonly TimeSpan KilledGrace = TimeSpan.FromMilliseconds(200);
+
     public async Task<TaskOutcome> RunAsync(TaskInvocation invocation, CancellationToken cancellationToken)
     {
         var started = time.GetUtcNow();
@@ -166,12 +169,18 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
         for (var i = 1; i < texts.Count - 1; i++)
         {
             var option = texts[i];
-            if (option.Length < 2 || option[0] != '-' || option.StartsWith("--", StringComparison.Ordinal))
+            if (option is "-o" or "+o" or "-O" or "+O")
+            {
+                i++; // -o pipefail: the option's argument
+                continue;
+            }
+
+            if (option.Length < 2 || option[0] is not ('-' or '+') || option.StartsWith("--", StringComparison.Ordinal))
             {
                 return -1; // the first operand: a script file, not -c
             }
 
-            if (option.AsSpan(1).Contains('c'))
+            if (option[0] == '-' && option.AsSpan(1).Contains('c'))
             {
                 return i + 1;
             }
@@ -256,16 +265,21 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
         // The execution is the command: once it has exited (or was killed), what it left running with its output
         // (a background job, one in a new session) gets a moment to finish writing, then is killed, so that it can
         // neither keep the execution open past its timeout nor hold the worker slot.
-        if (await Task.WhenAny(pumps, Task.Delay(error is null ? BackgroundGrace : TimeSpan.Zero, CancellationToken.None)) != pumps)
+        if (await Task.WhenAny(pumps, Task.Delay(error is null ? BackgroundGrace : KilledGrace, CancellationToken.None)) != pumps)
         {
             var killed = OutputHolders.Kill(process.StandardOutput.BaseStream, process.StandardError.BaseStream);
-            if (await Task.WhenAny(pumps, Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None)) != pumps)
+            var closed = await Task.WhenAny(pumps, Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None)) == pumps;
+            if (!closed)
             {
                 process.StandardOutput.BaseStream.Dispose(); // a holder we could not kill: stop reading, keep the slot
                 process.StandardError.BaseStream.Dispose();
+                await log.NoteAsync("koalja: a process the command started still holds its output and could not be killed; its output is no longer read");
             }
 
-            await log.NoteAsync($"koalja: the command left {killed} process(es) running that held its output; they were killed when it {(error is null ? "exited" : "was stopped")}");
+            if (killed > 0)
+            {
+                await log.NoteAsync($"koalja: the command left {killed} process(es) running that held its output; they were killed when it {(error is null ? "exited" : "was stopped")}");
+            }
         }
 
         await pumps;

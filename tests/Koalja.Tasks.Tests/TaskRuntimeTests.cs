@@ -171,6 +171,8 @@ public sealed class TaskRuntimeTests : IDisposable
     [InlineData(new[] { "/bin/sh", "-c", "S" }, 2)]
     [InlineData(new[] { "bash", "-ec", "S" }, 2)]
     [InlineData(new[] { "sh", "-e", "-c", "S", "arg0" }, 3)]
+    [InlineData(new[] { "bash", "-o", "pipefail", "-c", "S" }, 4)]
+    [InlineData(new[] { "bash", "+x", "-c", "S" }, 3)]
     [InlineData(new[] { "sh", "script.sh", "-c" }, -1)]
     [InlineData(new[] { "python3", "-c", "S" }, -1)]
     [InlineData(new[] { "sh", "-c" }, -1)]
