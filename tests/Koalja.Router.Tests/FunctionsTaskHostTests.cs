@@ -66,6 +66,26 @@ public sealed class FunctionsTaskHostTests
         Assert.Equal(("succeeded", 1), (execution.GetProperty("status").GetString(), execution.GetProperty("attempt").GetInt32())); // sent again to the new worker, no attempt spent
     }
 
+    [Fact]
+    public async Task APipelineOfDropsOnlyNeedsNoWorker()
+    {
+        var pipeline = KoaljaTestServer.Load("""
+            apiVersion: koalja.aljabr.io/v1alpha1
+            kind: Pipeline
+            metadata: {name: drops}
+            spec:
+              tasks:
+              - {name: drop, type: FileDrop, outputs: [{name: file, typeRef: text}]}
+              types: [{name: text, protocol: File, format: Text}]
+            """);
+        await using var server = await KoaljaTestServer.StartAsync(pipeline, taskHost: LocalTaskHost.Functions);
+
+        await server.DropAsync("drops", "drop", "kept\n");
+
+        Assert.Null(server.Server.Workers);
+        Assert.Single(await server.ValuesAsync("drops", "drop"));
+    }
+
     /// <summary>Drops each example's inputs in a fixed order and describes what came out: per task, each value's content and what it was computed from.</summary>
     private static async Task<List<string>> RunAsync(string example, LocalTaskHost host)
     {

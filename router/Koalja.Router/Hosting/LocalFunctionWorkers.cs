@@ -42,8 +42,11 @@ public static class LocalFunctionWorkers
                 $"'dotnet build functions/Koalja.Functions -c Release -o .build/functions' and give --functions-app .build/functions");
     }
 
-    /// <summary>Starts a worker for each task that can run snapshots (all but FileDrops), sharing the server's store, and says how the router reaches them.</summary>
-    internal static async Task<LocalWorkers> StartAsync(string app, IReadOnlyList<Pipeline> pipelines, LocalServerOptions server,
+    /// <summary>
+    /// Starts a worker for each task that can run snapshots (all but FileDrops), sharing the server's store, and says how
+    /// the router reaches them; null when no task runs anything (pipelines of drops only).
+    /// </summary>
+    internal static async Task<LocalWorkers?> StartAsync(string app, IReadOnlyList<Pipeline> pipelines, LocalServerOptions server,
         DataDirectory data, Uri routerUrl, ILoggerFactory logs, CancellationToken cancellationToken)
     {
         var names = new Dictionary<(string Pipeline, string Task), string>();
@@ -71,6 +74,11 @@ public static class LocalFunctionWorkers
             }
 
             workers.Add(new WorkerSpec(name, app, environment));
+        }
+
+        if (workers.Count == 0)
+        {
+            return null;
         }
 
         var host = await LocalFunctionsHost.StartAsync(workers, new FunctionsHostOptions(), logs, cancellationToken);

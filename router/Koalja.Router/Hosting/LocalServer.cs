@@ -110,7 +110,10 @@ public sealed class LocalServer : IAsyncDisposable
                 var routerHost = options.ListenAddress.Equals(System.Net.IPAddress.Any) || options.ListenAddress.Equals(System.Net.IPAddress.IPv6Any) ? "127.0.0.1" : options.ListenAddress.ToString();
                 var routerUrl = new UriBuilder(Uri.UriSchemeHttp, routerHost, options.Port).Uri; // brackets an IPv6 address
                 workers = await LocalFunctionWorkers.StartAsync(functionsApp, pipelines, options, data, routerUrl, workerLogs, cancellationToken);
-                builder.Services.AddKoaljaHttpDispatch(workers.Dispatch);
+                if (workers is not null)
+                {
+                    builder.Services.AddKoaljaHttpDispatch(workers.Dispatch);
+                }
             }
 
             app = builder.Build();
