@@ -124,6 +124,12 @@ internal static class ClientCommands
         return command;
     }
 
+    /// <summary>A task's worker slots as "alive/allowed", and the scaling decision's wish when it differs ("2/8 want 4"); "-" for a task that runs no snapshots.</summary>
+    private static string Slots(TaskStatsDto task) =>
+        task.Slots == 0 ? "-"
+        : task.DesiredSlots == task.ActiveSlots ? $"{task.ActiveSlots}/{task.Slots}"
+        : $"{task.ActiveSlots}/{task.Slots} want {task.DesiredSlots}";
+
     private static Command Status(TextWriter stdout)
     {
         var pipeline = new Argument<string?>("pipeline") { Description = "One pipeline (default: all)", Arity = ArgumentArity.ZeroOrOne };
@@ -137,10 +143,10 @@ internal static class ClientCommands
             {
                 var detail = await client.GetJsonAsync($"api/pipelines/{Uri.EscapeDataString(name)}", ApiJsonContext.Default.PipelineDto, ct);
                 stdout.WriteLine($"pipeline {name} (revision {detail.Revision}) at {client.BaseUri}");
-                Table.Write(stdout, ["TASK", "KIND", "POLICY", "QUEUED", "PENDING", "RUNNING", "DONE", "FAILED", "DEAD", "VALUES"],
+                Table.Write(stdout, ["TASK", "KIND", "POLICY", "QUEUED", "PENDING", "RUNNING", "SLOTS", "DONE", "FAILED", "DEAD", "VALUES"],
                     detail.Tasks.Select(t => new[]
                     {
-                        t.Name, t.Kind, t.Policy, N(t.Queued), N(t.Pending), N(t.Running), N(t.Succeeded), N(t.FailedAttempts), N(t.DeadLettered), N(t.Values),
+                        t.Name, t.Kind, t.Policy, N(t.Queued), N(t.Pending), N(t.Running), Slots(t), N(t.Succeeded), N(t.FailedAttempts), N(t.DeadLettered), N(t.Values),
                     }).ToList());
                 stdout.WriteLine();
                 Table.Write(stdout, ["LINK", "FROM", "TO", "WAITING", "IN USE", "CONSUMED"],

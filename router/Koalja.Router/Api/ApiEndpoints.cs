@@ -23,6 +23,7 @@ public static class ApiEndpoints
         app.MapGet("/api/pipelines/{p}/events", EventStreamEndpoint.HandleAsync);
         app.MapGet("/api/pipelines", ListPipelines);
         app.MapGet("/api/pipelines/{p}", GetPipeline);
+        app.MapGet("/api/pipelines/{p}/stats", GetStats);
         app.MapGet("/api/pipelines/{p}/values", ListValues);
         app.MapGet("/api/pipelines/{p}/dead-letters", ListDeadLetters);
         app.MapGet("/api/values/{id}", GetValue);
@@ -68,10 +69,10 @@ public static class ApiEndpoints
         var tasks = runtime.Spec.Tasks.Select(t =>
         {
             var c = counts.GetValueOrDefault(t.Name) ?? new TaskCounts();
-            var (running, _) = router.Activity(p, t.Name);
+            var scaling = router.Scaling(p, t.Name);
             var kind = t.Type is { Length: > 0 } type ? type : "command";
-            return new TaskStatsDto(t.Name, kind, t.EffectiveSnapshotPolicy.ToString(), runtime.Dispatchers.GetValueOrDefault(t.Name)?.Slots ?? 0,
-                c.Queued, c.Pending, running, c.Succeeded, c.FailedAttempts, c.DeadLettered, c.Values);
+            return new TaskStatsDto(t.Name, kind, t.EffectiveSnapshotPolicy.ToString(), scaling?.MaxSlots ?? 0,
+                c.Queued, c.Pending, scaling?.Load.InFlight ?? 0, c.Succeeded, c.FailedAttempts, c.DeadLettered, c.Values, scaling?.DesiredSlots ?? 0, scaling?.ActiveSlots ?? 0);
         }).ToList();
         var linkStats = runtime.Spec.Links.Select(l =>
         {
@@ -81,6 +82,31 @@ public static class ApiEndpoints
         var spec = JsonDocument.Parse(runtime.SpecJson).RootElement.Clone();
         return Results.Json(new PipelineDto(p, runtime.Revision, spec, tasks, linkStats, counts.Values.Sum(c => c.DeadLettered)), ApiJsonContext.Default.PipelineDto);
     }
+
+    private static IResult GetStats(string p, PipelineRouter router)
+    {
+        if (!router.Pipelines.TryGetValue(p, out var runtime))
+        {
+            return Problems.NoPipeline(p, router);
+        }
+
+        var now = router.Time.GetUtcNow();
+        var tasks = runtime.Spec.Tasks.Select(t => router.Scaling(p, t.Name) is { } s
+            ? new TaskLoadDto(t.Name, true, s.OrderSensitive, s.Load.Ready, s.Load.InFlight, s.DesiredSlots, s.ActiveSlots, s.MaxSlots, Replicas(s, now))
+            : new TaskLoadDto(t.Name, false, false, 0, 0, 0, 0, 0, [])).ToList();
+        using var connection = router.Registry.Open();
+        var links = new RegistryReader(connection).LinkCounts(p);
+        var linkLoads = runtime.Spec.Links.Select(l => new LinkLoadDto(l.Name, l.SourceRef, l.DestinationRef, links.GetValueOrDefault(l.Name).Queued)).ToList();
+        return Results.Json(new PipelineStatsDto(p, now, tasks, linkLoads), ApiJsonContext.Default.PipelineStatsDto);
+    }
+
+    private static List<ReplicaDto> Replicas(TaskScaling scaling, DateTimeOffset now) =>
+        scaling.InFlight.GroupBy(r => r.Slot, StringComparer.Ordinal).Select(g =>
+        {
+            var since = g.Min(r => r.Since);
+            var cost = Core.Scaling.ScaleIn.DeletionCost(new Core.Scaling.ReplicaWork(g.Key, g.Count(), since), now);
+            return new ReplicaDto(g.Key, g.Select(r => r.Snapshot).ToList(), since, cost);
+        }).OrderBy(r => r.Replica, StringComparer.Ordinal).ToList();
 
     private static IResult ListValues(string p, string? task, string? output, string? codeVersion, bool? shadow, int? limit, long? after, PipelineRouter router)
     {

@@ -39,7 +39,23 @@ public sealed record PipelineSummaryDto(string Name, string Revision, int Tasks,
 public sealed record PipelineDto(string Name, string Revision, JsonElement Spec, IReadOnlyList<TaskStatsDto> Tasks, IReadOnlyList<LinkStatsDto> Links, long DeadLetters);
 
 public sealed record TaskStatsDto(string Name, string Kind, string Policy, int Slots, long Queued, long Pending, long Running, long Succeeded,
-    long FailedAttempts, long DeadLettered, long Values);
+    long FailedAttempts, long DeadLettered, long Values, int DesiredSlots = 0, int ActiveSlots = 0);
+
+/// <summary>Live scaling figures of a pipeline (<c>GET /api/pipelines/{p}/stats</c>), from the router's memory but for the links' queues.</summary>
+public sealed record PipelineStatsDto(string Pipeline, DateTimeOffset At, IReadOnlyList<TaskLoadDto> Tasks, IReadOnlyList<LinkLoadDto> Links);
+
+/// <summary>
+/// A task's work and replicas: snapshots ready and in flight, the replicas the scaling decision wants (held through the
+/// cooldown), the worker slots alive and allowed here, and which replica runs which snapshot with its deletion cost.
+/// A task without inputs (a FileDrop) runs no snapshots: all zero.
+/// </summary>
+public sealed record TaskLoadDto(string Name, bool RunsSnapshots, bool OrderSensitive, int Ready, int InFlight, int DesiredReplicas, int ActiveSlots, int MaxSlots,
+    IReadOnlyList<ReplicaDto> Replicas);
+
+/// <summary>A replica running snapshots now (idle ones are not listed: their deletion cost is 0).</summary>
+public sealed record ReplicaDto(string Replica, IReadOnlyList<string> Snapshots, DateTimeOffset Since, int DeletionCost);
+
+public sealed record LinkLoadDto(string Name, string Source, string Destination, long Queued);
 
 public sealed record LinkStatsDto(string Name, string Source, string Destination, long Queued, long Taken, long Consumed);
 
@@ -100,6 +116,7 @@ public sealed record EventBatchDto(int Recorded, int Repeated, int Refused, IRea
 [JsonSerializable(typeof(ValuePageDto))]
 [JsonSerializable(typeof(List<PipelineSummaryDto>))]
 [JsonSerializable(typeof(PipelineDto))]
+[JsonSerializable(typeof(PipelineStatsDto))]
 [JsonSerializable(typeof(List<DeadLetterDto>))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 [JsonSerializable(typeof(CodeVersionDto))]

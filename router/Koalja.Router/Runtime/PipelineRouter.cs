@@ -88,11 +88,8 @@ public sealed class PipelineRouter : IAsyncDisposable
         _leases.StartRenewing(_loop.Post);
     }
 
-    private TaskDispatcher NewDispatcher(PipelineRuntime runtime, TaskSpec task)
-    {
-        var slots = task.EffectiveSnapshotPolicy == SnapshotPolicy.AllNew && task.EffectiveLaunchPolicy == LaunchPolicy.Auto ? Math.Max(1, _state.Options.SlotsPerTask) : 1;
-        return new TaskDispatcher(this, runtime, task.Name, slots, _runner, _state.Options, _state.Time, _log, _stopping.Token);
-    }
+    private TaskDispatcher NewDispatcher(PipelineRuntime runtime, TaskSpec task) =>
+        new(this, runtime, task, _runner, _state.Options, _state.Time, _log, _stopping.Token);
 
     /// <summary>Records a code version and makes it current if asked; completes once durable.</summary>
     internal Task SetCodeAsync(PipelineRuntime runtime, string task, CodeVersionRecord record, TaskCode code, bool activate) =>
@@ -113,9 +110,32 @@ public sealed class PipelineRouter : IAsyncDisposable
 
     internal Task<FinishDecision> FinishAsync(FinishCommand command) => Send(command).Completion.Task;
 
-    /// <summary>Executions running and snapshots waiting for a slot, per task.</summary>
-    public (int Running, int Queued) Activity(string pipeline, string task) =>
-        _state.Pipelines.TryGetValue(pipeline, out var runtime) && runtime.Dispatchers.TryGetValue(task, out var dispatcher) ? (dispatcher.Running, dispatcher.Queued) : (0, 0);
+    /// <summary>A task's load and slots now, or null when the pipeline is not routed here or the task runs no snapshots (it has no inputs).</summary>
+    public TaskScaling? Scaling(string pipeline, string task) =>
+        _state.Pipelines.TryGetValue(pipeline, out var runtime) && runtime.Dispatchers.TryGetValue(task, out var dispatcher)
+            ? new TaskScaling(dispatcher.Load, dispatcher.OrderSensitive, dispatcher.DesiredSlots, dispatcher.ActiveSlots, dispatcher.Slots, dispatcher.InFlight)
+            : null;
+
+    /// <summary>Calls <paramref name="changed"/> whenever the work of a task changes (a snapshot became ready or an execution ended); dispose to stop.</summary>
+    /// <exception cref="KeyNotFoundException">The pipeline is not routed here or the task runs no snapshots.</exception>
+    public IDisposable WatchLoad(string pipeline, string task, Action changed)
+    {
+        ArgumentNullException.ThrowIfNull(changed);
+        if (!_state.Pipelines.TryGetValue(pipeline, out var runtime) || !runtime.Dispatchers.TryGetValue(task, out var dispatcher))
+        {
+            throw new KeyNotFoundException($"Pipeline '{pipeline}' has no task '{task}' that runs snapshots here.");
+        }
+
+        dispatcher.LoadChanged += changed;
+        return new Unsubscribe(() => dispatcher.LoadChanged -= changed);
+    }
+
+    private sealed class Unsubscribe(Action action) : IDisposable
+    {
+        private Action? _action = action;
+
+        public void Dispose() => Interlocked.Exchange(ref _action, null)?.Invoke();
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -175,3 +195,10 @@ public sealed class PipelineRouter : IAsyncDisposable
         }
     }
 }
+
+/// <summary>
+/// A task's work and slots at one moment: <see cref="Load"/> (ready snapshots and executions in flight), the slots the
+/// scaling decision wants (held through the cooldown), those alive and the most allowed, and which slot runs which snapshot.
+/// </summary>
+public sealed record TaskScaling(Core.Scaling.TaskLoad Load, bool OrderSensitive, int DesiredSlots, int ActiveSlots, int MaxSlots,
+    IReadOnlyList<(string Slot, string Snapshot, DateTimeOffset Since)> InFlight);

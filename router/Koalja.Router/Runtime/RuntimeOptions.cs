@@ -14,6 +14,9 @@ public sealed record RuntimeOptions
     /// <summary>Parallel executions of an AllNew task; order-sensitive tasks (SlidingWindow, SwapNew4Old, Restart) always get one.</summary>
     public int SlotsPerTask { get; init; } = Environment.ProcessorCount;
 
+    /// <summary>A task's worker slot without work for this long retires (its slots scale to zero, as its pods do in the cluster).</summary>
+    public TimeSpan SlotCooldown { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Largest upload a FileDrop accepts (bigger ones get 413).</summary>
     public long MaxDropBytes { get; init; } = 1L << 30;
 
@@ -73,6 +76,10 @@ public sealed record RuntimeOptions
         }
 
         AtLeast(SlotsPerTask, 1, "SlotsPerTask (--slots)");
+        if (SlotCooldown < TimeSpan.Zero)
+        {
+            problems.Add($"SlotCooldown must not be negative; it is {SlotCooldown}");
+        }
         AtLeast(MaxDropBytes, 1, "MaxDropBytes (--max-drop)");
         AtLeast(MaxEventBytes, 1, "MaxEventBytes (--max-event)");
         AtLeast(MaxBatchEvents, 1, "MaxBatchEvents");

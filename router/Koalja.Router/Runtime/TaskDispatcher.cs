@@ -1,14 +1,18 @@
 using Koalja.Core.Contract;
 using System.Threading.Channels;
+using Koalja.Core.Scaling;
+using Koalja.Core.Spec;
 using Koalja.Tasks;
 using Microsoft.Extensions.Logging;
 
 namespace Koalja.Router.Runtime;
 
 /// <summary>
-/// Runs one task's ready snapshots with a number of worker slots. Each slot takes the next snapshot,
-/// runs it, and reports to the router; a failure the router wants retried is retried by the same slot
-/// after a back-off, so an order-sensitive task (one slot) never runs a later snapshot first.
+/// Runs one task's ready snapshots on worker slots, as many as <see cref="ScalingDecision"/> wants for its load (the
+/// same decision that scales the task's pods in the cluster), within <see cref="RuntimeOptions.SlotsPerTask"/>: a slot
+/// starts when work arrives and retires after <see cref="RuntimeOptions.SlotCooldown"/> without work for it. Each slot
+/// takes the next snapshot, runs it, and reports to the router; a failure the router wants retried is retried by the
+/// same slot after a back-off, so an order-sensitive task (one slot) never runs a later snapshot first.
 /// Delivery is at least once: what a crash interrupts is dispatched again at the next start.
 /// </summary>
 internal sealed partial class TaskDispatcher
@@ -21,62 +25,217 @@ internal sealed partial class TaskDispatcher
     private readonly RuntimeOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
-    private readonly Task[] _workers;
+    private readonly CancellationToken _stopping;
+    private readonly Lock _gate = new();
+    private readonly ReplicaPlanner _planner;
+    private readonly bool[] _slotInUse;
+    private readonly List<Task> _workers = [];
+    private readonly Dictionary<string, (string Snapshot, DateTimeOffset Since)> _bySlot = new(StringComparer.Ordinal);
     private int _running;
     private int _queued;
+    private int _active;
+    private bool _stopped;
 
-    public TaskDispatcher(PipelineRouter router, PipelineRuntime runtime, string task, int slots, ITaskRunner runner, RuntimeOptions options, TimeProvider time, ILogger log, CancellationToken stopping)
+    public TaskDispatcher(PipelineRouter router, PipelineRuntime runtime, TaskSpec task, ITaskRunner runner, RuntimeOptions options, TimeProvider time, ILogger log, CancellationToken stopping)
     {
         _router = router;
         _runtime = runtime;
-        _task = task;
+        _task = task.Name;
         _runner = runner;
         _options = options;
         _time = time;
         _log = log;
-        Slots = slots;
-        _workers = Enumerable.Range(0, slots).Select(i => Task.Run(() => WorkAsync($"local-{task}-{i}", stopping), CancellationToken.None)).ToArray();
+        _stopping = stopping;
+        OrderSensitive = ScalingDecision.IsOrderSensitive(task);
+        Limits = new ScalingLimits(0, options.SlotsPerTask, 1);
+        _planner = new ReplicaPlanner(options.SlotCooldown);
+        _slotInUse = new bool[ScalingDecision.MaxReplicas(OrderSensitive, Limits)];
     }
 
-    public int Slots { get; }
+    /// <summary>Raised when the task's work (ready plus in flight) changes; handlers must be quick and must not throw.</summary>
+    public event Action? LoadChanged;
+
+    /// <summary>Snapshots must run one after another (one slot).</summary>
+    public bool OrderSensitive { get; }
+
+    /// <summary>The bounds of this task's slots: none kept idle, at most <see cref="RuntimeOptions.SlotsPerTask"/>, one snapshot each.</summary>
+    public ScalingLimits Limits { get; }
+
+    /// <summary>The most slots this task may have.</summary>
+    public int Slots => _slotInUse.Length;
+
+    /// <summary>Slots alive now (running a snapshot or waiting for one before they retire).</summary>
+    public int ActiveSlots
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _active;
+            }
+        }
+    }
 
     public int Running => Volatile.Read(ref _running);
 
     public int Queued => Volatile.Read(ref _queued);
 
+    public TaskLoad Load => new(Queued, Running);
+
+    /// <summary>The slots wanted now: the decision for the load, held through the cooldown.</summary>
+    public int DesiredSlots
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _planner.Replicas(_time.GetUtcNow());
+            }
+        }
+    }
+
+    /// <summary>Which slot runs which snapshot, and since when.</summary>
+    public IReadOnlyList<(string Slot, string Snapshot, DateTimeOffset Since)> InFlight
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _bySlot.Select(p => (p.Key, p.Value.Snapshot, p.Value.Since)).ToList();
+            }
+        }
+    }
+
     public void Enqueue(TaskInvocation invocation)
     {
         Interlocked.Increment(ref _queued);
         _queue.Writer.TryWrite(invocation);
+        Rescale();
     }
 
     public async Task StopAsync()
     {
         _queue.Writer.TryComplete();
-        await Task.WhenAll(_workers);
+        Task[] workers;
+        lock (_gate)
+        {
+            _stopped = true;
+            workers = [.. _workers];
+        }
+
+        await Task.WhenAll(workers);
     }
 
-    private async Task WorkAsync(string worker, CancellationToken stopping)
+    /// <summary>Tells the planner the load changed, starts the slots it wants, and tells the listeners.</summary>
+    private void Rescale()
     {
+        lock (_gate)
+        {
+            var wanted = _planner.Recommend(ScalingDecision.DesiredReplicas(Load, OrderSensitive, Limits), _time.GetUtcNow());
+            while (_active < wanted && !_stopped)
+            {
+                var slot = Array.IndexOf(_slotInUse, false);
+                _slotInUse[slot] = true;
+                _active++;
+                _workers.RemoveAll(w => w.IsCompleted);
+                _workers.Add(Task.Run(() => WorkAsync(slot), CancellationToken.None));
+            }
+        }
+
+        LoadChanged?.Invoke();
+    }
+
+    private async Task WorkAsync(int slot)
+    {
+        var worker = $"local-{_task}-{slot}";
         try
         {
-            await foreach (var invocation in _queue.Reader.ReadAllAsync(stopping))
+            while (true)
             {
+                if (!_queue.Reader.TryRead(out var invocation))
+                {
+                    if (!await WaitForWorkAsync(slot))
+                    {
+                        return;
+                    }
+
+                    continue;
+                }
+
                 Interlocked.Decrement(ref _queued);
                 Interlocked.Increment(ref _running);
+                lock (_gate)
+                {
+                    _bySlot[worker] = (invocation.SnapshotId, _time.GetUtcNow());
+                }
+
                 try
                 {
-                    await RunWithRetriesAsync(invocation, worker, stopping);
+                    await RunWithRetriesAsync(invocation, worker, _stopping);
                 }
                 finally
                 {
+                    lock (_gate)
+                    {
+                        _bySlot.Remove(worker);
+                    }
+
                     Interlocked.Decrement(ref _running);
+                    Rescale();
                 }
             }
         }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
             // shutting down: what did not finish runs again at the next start
+        }
+        finally
+        {
+            Retire(slot, force: true);
+        }
+    }
+
+    /// <summary>Waits for a snapshot; false when this slot retires (the cooldown passed without work for it, or the queue closed).</summary>
+    private async Task<bool> WaitForWorkAsync(int slot)
+    {
+        while (true)
+        {
+            DateTimeOffset? fall;
+            lock (_gate)
+            {
+                fall = _planner.NextFall(_time.GetUtcNow());
+            }
+
+            var idle = fall is { } at ? at - _time.GetUtcNow() : _options.SlotCooldown;
+            using var timer = new CancellationTokenSource(idle < TimeSpan.Zero ? TimeSpan.Zero : idle, _time);
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(_stopping, timer.Token);
+            try
+            {
+                return await _queue.Reader.WaitToReadAsync(wait.Token);
+            }
+            catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
+            {
+                if (Retire(slot, force: false))
+                {
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// <summary>Gives the slot up if the planner wants fewer than are alive (or always, when the slot ends); true if it did.</summary>
+    private bool Retire(int slot, bool force)
+    {
+        lock (_gate)
+        {
+            if (!_slotInUse[slot] || (!force && _active <= _planner.Replicas(_time.GetUtcNow())))
+            {
+                return false;
+            }
+
+            _slotInUse[slot] = false;
+            _active--;
+            return true;
         }
     }
 
