@@ -48,7 +48,7 @@ internal sealed class KoaljaTestServer : IAsyncDisposable
         "net10.0");
 
     public static async Task<KoaljaTestServer> StartAsync(Pipeline pipeline, RuntimeOptions? runtime = null, string? data = null, string? registry = null, string? storage = null,
-        TimeProvider? time = null, LocalTaskHost taskHost = LocalTaskHost.InProcess)
+        TimeProvider? time = null, LocalTaskHost taskHost = LocalTaskHost.InProcess, int? scalerPort = null)
     {
         var ownsData = data is null;
         data ??= Directory.CreateTempSubdirectory("koalja-it-").FullName;
@@ -61,6 +61,7 @@ internal sealed class KoaljaTestServer : IAsyncDisposable
             Time = time ?? TimeProvider.System,
             TaskHost = taskHost,
             FunctionsApp = taskHost == LocalTaskHost.Functions ? FunctionsApp : null,
+            ScalerPort = scalerPort,
         }, [pipeline]);
         return new KoaljaTestServer(server, data, ownsData);
     }

@@ -35,10 +35,13 @@ internal static class UpCommand
             DefaultValueFactory = _ => "inprocess",
         };
         taskHost.AcceptOnlyFromAmong("inprocess", "functions");
+        var scalerPort = new Option<int?>("--scaler-port") { Description = "Serve KEDA's external scaler (gRPC, plaintext HTTP/2) on this port (0: a free one); off by default" };
+        var slotCooldown = new Option<double>("--slot-cooldown") { Description = "Seconds a task's worker slot waits without work before it retires", DefaultValueFactory = _ => 30.0 };
         var functionsApp = new Option<string?>("--functions-app") { Description = "The built task function app for --task-host functions (default: KOALJA_FUNCTIONS_APP, else the one ./koalja builds)" };
         var command = new Command("up", "Run pipelines on this machine, with an HTTP API on 127.0.0.1")
         {
-            files, port, data, attempts, retryDelay, slots, timeout, maxDrop, maxEvent, verbose, listen, allowHost, storage, registry, taskHost, functionsApp,
+            files, port, data, attempts, retryDelay, slots, slotCooldown, timeout, maxDrop, maxEvent, verbose, listen, allowHost, storage, registry, taskHost, functionsApp,
+            scalerPort,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -47,6 +50,7 @@ internal static class UpCommand
                 MaxAttempts = Math.Max(1, parse.GetValue(attempts)),
                 RetryDelay = TimeSpan.FromSeconds(Math.Max(0, parse.GetValue(retryDelay))),
                 SlotsPerTask = Math.Max(1, parse.GetValue(slots)),
+                SlotCooldown = TimeSpan.FromSeconds(Math.Max(0, parse.GetValue(slotCooldown))),
                 CommandTimeout = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(timeout))),
                 MaxDropBytes = Math.Max(1, parse.GetValue(maxDrop)),
                 MaxEventBytes = Math.Max(1, parse.GetValue(maxEvent)),
@@ -68,7 +72,14 @@ internal static class UpCommand
                 Registry = parse.GetValue(registry),
                 TaskHost = parse.GetValue(taskHost) == "functions" ? LocalTaskHost.Functions : LocalTaskHost.InProcess,
                 FunctionsApp = parse.GetValue(functionsApp),
+                ScalerPort = parse.GetValue(scalerPort),
             };
+            if (options.ScalerPort is < 0 or > 65535)
+            {
+                stderr.WriteLine($"koalja: --scaler-port {options.ScalerPort} is not a port (0 to 65535; 0 picks a free one)");
+                return 1;
+            }
+
             return await RunAsync(parse.GetValue(files)!, options, parse.GetValue(verbose), stdout, stderr, cancellationToken);
         });
         return command;
@@ -168,6 +179,11 @@ internal static class UpCommand
             if (server.Workers is { } workers)
             {
                 stdout.WriteLine($"Tasks run in {workers.Count} Functions worker process(es) ({string.Join(", ", workers.Select(w => $"{w.Name}: pid {w.ProcessId}"))}), each snapshot sent over HTTP.");
+            }
+
+            if (server.ScalerUrl is { } scaler)
+            {
+                stdout.WriteLine($"KEDA external scaler (gRPC, h2c) at {scaler.Authority}: scalerMetadata pipeline, task, targetSnapshotsPerReplica, maxReplicas.");
             }
 
             stdout.WriteLine($"API keys in {keysShown}: the admin key drops code, the function key drops data{(loopback ? " (not needed on 127.0.0.1)" : "")}; the koalja CLI sends them itself.");

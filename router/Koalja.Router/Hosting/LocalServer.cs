@@ -4,9 +4,11 @@ using Koalja.Router.Api;
 using Koalja.Router.Dispatch;
 using Koalja.Router.Events;
 using Koalja.Router.Runtime;
+using Koalja.Router.Scaling;
 using Koalja.Tasks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
@@ -27,8 +29,9 @@ public sealed class LocalServer : IAsyncDisposable
     private readonly LocalFunctionWorkers.LocalWorkers? _workers;
     private readonly ILoggerFactory? _workerLogs;
 
-    private LocalServer(WebApplication app, DataDirectory data, Uri url, ApiKeys keys, LocalFunctionWorkers.LocalWorkers? workers, ILoggerFactory? workerLogs)
+    private LocalServer(WebApplication app, DataDirectory data, Uri url, Uri? scalerUrl, ApiKeys keys, LocalFunctionWorkers.LocalWorkers? workers, ILoggerFactory? workerLogs)
     {
+        ScalerUrl = scalerUrl;
         _app = app;
         _data = data;
         _workers = workers;
@@ -40,6 +43,9 @@ public sealed class LocalServer : IAsyncDisposable
     }
 
     public Uri Url { get; }
+
+    /// <summary>Where KEDA's external scaler listens (h2c), or null when <see cref="LocalServerOptions.ScalerPort"/> is not set.</summary>
+    public Uri? ScalerUrl { get; }
 
     /// <summary>The API keys (also in <c>keys.json</c> of the data directory).</summary>
     public ApiKeys Keys { get; }
@@ -77,6 +83,7 @@ public sealed class LocalServer : IAsyncDisposable
                 options = options with { Port = FreePort(options.ListenAddress) }; // the workers are told the router's URL before it listens
             }
 
+            var scalerPort = options.ScalerPort is { } askedPort ? askedPort == 0 ? FreePort(options.ListenAddress) : askedPort : (int?)null;
             data.Lock();
             if (Directory.Exists(data.WorkPath))
             {
@@ -90,6 +97,10 @@ public sealed class LocalServer : IAsyncDisposable
             {
                 k.Limits.MaxRequestBodySize = null; // drops enforce their own limit while streaming
                 k.Listen(options.ListenAddress, options.Port);
+                if (scalerPort is { } port)
+                {
+                    k.Listen(options.ListenAddress, port, listen => listen.Protocols = HttpProtocols.Http2); // KEDA speaks h2c
+                }
             });
             store = await StorageSettings.OpenAsync(options.Storage, options.Environment, data.BlobsPath, cancellationToken);
             Uri? publicUrl = null;
@@ -104,6 +115,11 @@ public sealed class LocalServer : IAsyncDisposable
                     ContentUrl = id => publicUrl is null ? null : ValueRecordEvents.ContentUrl(publicUrl, id),
                 })
                 .AddKoaljaRouter(options.Runtime, pipelines);
+            if (scalerPort is not null)
+            {
+                builder.Services.AddKoaljaScaler();
+            }
+
             if (functionsApp is not null)
             {
                 workerLogs = LoggerFactory.Create(b => logging?.Invoke(b));
@@ -120,6 +136,11 @@ public sealed class LocalServer : IAsyncDisposable
             store = null; // the host owns it now
 
             var keys = data.LoadOrCreateKeys();
+            if (scalerPort is { } servedPort)
+            {
+                app.MapKoaljaScaler(servedPort);
+            }
+
             app.UseKoaljaSecurity(new ApiSecurityOptions(keys, System.Net.IPAddress.IsLoopback(options.ListenAddress), AllowedHosts(options)));
             app.Use(async (http, next) =>
             {
@@ -134,11 +155,13 @@ public sealed class LocalServer : IAsyncDisposable
             });
             app.MapKoaljaApi();
             await app.StartAsync(cancellationToken);
-            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            var url = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+                .Select(a => new Uri(a.Replace("[::]", "127.0.0.1", StringComparison.Ordinal))).ToList();
+            var url = addresses.First(a => a.Port != scalerPort);
+            var scalerUrl = scalerPort is { } p ? addresses.First(a => a.Port == p) : null;
             publicUrl = url;
             data.WriteServer(url);
-            return new LocalServer(app, data, url, keys, workers, workerLogs);
+            return new LocalServer(app, data, url, scalerUrl, keys, workers, workerLogs);
         }
         catch
         {

@@ -22,6 +22,12 @@ public sealed record LocalServerOptions
 
     public RuntimeOptions Runtime { get; init; } = new();
 
+    /// <summary>
+    /// The port of KEDA's external scaler (gRPC over plaintext HTTP/2, on <see cref="ListenAddress"/>): null serves none,
+    /// 0 picks a free port (<see cref="LocalServer.ScalerUrl"/> tells which).
+    /// </summary>
+    public int? ScalerPort { get; init; }
+
     /// <summary>The registry (<see cref="RegistrySettings"/>): null means <c>KOALJA_REGISTRY</c>, else SQLite in the data directory.</summary>
     public string? Registry { get; init; }
 

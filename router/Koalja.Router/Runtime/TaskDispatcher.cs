@@ -55,6 +55,9 @@ internal sealed partial class TaskDispatcher
     /// <summary>Raised when the task's work (ready plus in flight) changes; handlers must be quick and must not throw.</summary>
     public event Action? LoadChanged;
 
+    /// <summary>How many listen to <see cref="LoadChanged"/> (a closed scaler stream must leave none behind).</summary>
+    internal int LoadWatchers => LoadChanged?.GetInvocationList().Length ?? 0;
+
     /// <summary>Snapshots must run one after another (one slot).</summary>
     public bool OrderSensitive { get; }
 
