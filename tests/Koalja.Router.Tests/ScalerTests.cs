@@ -270,8 +270,15 @@ public sealed class ScalerTests : IDisposable
             await koalja.DropAsync("gated", "fileDrop", "a\n");
             Assert.True(await NextAsync());
             await koalja.DropAsync("gated", "fileDrop", "b\n"); // still active: nothing to say
+
+            // Running (taken from the queue, waiting for the gate) is still work: no "inactive" while it runs.
+            var next = NextAsync();
+            await WaitForAsync(() => koalja.Server.Router.Scaling("gated", "batch")!.Load.InFlight == 2, "both snapshots to run");
+            await System.Threading.Tasks.Task.Delay(200);
+            Assert.False(next.IsCompleted);
+            Assert.True((await scaler.IsActiveAsync(Task("batch"))).Result);
             _gated.Open();
-            Assert.False(await NextAsync());
+            Assert.False(await next);
             Assert.Equal([false, true, false], heard);
 
             var dispatcher = koalja.Server.Router.Pipelines["gated"].Dispatchers["batch"];
