@@ -1,5 +1,7 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.Sockets;
+using System.Text.Json;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Koalja.Router.Hosting;
@@ -210,6 +212,25 @@ public sealed class ScalerTests : IDisposable
             Assert.Equal(2, await Metric("window", ("targetSnapshotsPerReplica", "2")));
             Assert.True((await scaler.IsActiveAsync(Task("batch"))).Result);
             Assert.True((await scaler.IsActiveAsync(Task("window"))).Result);
+
+            // The same figures, and who runs what, for the operator and koalja status.
+            var stats = await koalja.Http.GetFromJsonAsync<JsonElement>("api/pipelines/gated/stats");
+            var tasks = stats.GetProperty("tasks").EnumerateArray().ToDictionary(t => t.GetProperty("name").GetString()!);
+            var batch = tasks["batch"];
+            Assert.Equal((6, 2, 2, 2, 2), (batch.GetProperty("ready").GetInt32(), batch.GetProperty("inFlight").GetInt32(), batch.GetProperty("desiredReplicas").GetInt32(),
+                batch.GetProperty("activeSlots").GetInt32(), batch.GetProperty("maxSlots").GetInt32()));
+            var replicas = batch.GetProperty("replicas").EnumerateArray().ToList();
+            Assert.Equal(["local-batch-0", "local-batch-1"], replicas.Select(r => r.GetProperty("replica").GetString()).Order(StringComparer.Ordinal));
+            Assert.All(replicas, r => Assert.True(r.GetProperty("deletionCost").GetInt32() > 0));
+            Assert.All(replicas, r => Assert.Single(r.GetProperty("snapshots").EnumerateArray()));
+            Assert.True(tasks["window"].GetProperty("orderSensitive").GetBoolean());
+            Assert.Equal(1, tasks["window"].GetProperty("maxSlots").GetInt32());
+            Assert.False(tasks["fileDrop"].GetProperty("runsSnapshots").GetBoolean());
+            var links = stats.GetProperty("links").EnumerateArray().ToDictionary(l => l.GetProperty("name").GetString()!, l => l.GetProperty("queued").GetInt64());
+            Assert.Equal(0, links["toBatch"]); // each value is in a snapshot already
+            Assert.InRange(links["toWindow"], 0, 8);
+            using var unknown = await koalja.Http.GetAsync("api/pipelines/nope/stats");
+            Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
 
             _gated.Open();
             await koalja.WaitIdleAsync("gated");
