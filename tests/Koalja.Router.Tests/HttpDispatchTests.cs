@@ -161,6 +161,51 @@ public sealed class HttpDispatchTests
         Assert.Contains("no answer from the task function", outcome.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task WithReplicasResolvedEachSnapshotGoesToTheLeastBusyAndTheRouterKnowsWhichRunsWhat()
+    {
+        var port = FreePort();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Func<HttpContext, TaskInvocation, Task<IResult>> held = async (_, invocation) =>
+        {
+            await release.Task;
+            return await Answer(invocation, Succeeded);
+        };
+        var (one, two) = (IPAddress.Parse("127.0.0.1"), IPAddress.Parse("127.0.0.2")); // two replicas, as a headless Service's name resolves
+        await using var first = await ScriptedFunction.StartAsync(port, held, one);
+        await using var second = await ScriptedFunction.StartAsync(port, held, two);
+        IPAddress[] ready = [];
+        var url = new Uri($"http://count-fn.koalja.test:{port}/count/");
+        using var functions = Dispatcher(url, o => o with { ResolveReplicas = (host, _) => Task.FromResult(host == "count-fn.koalja.test" ? ready : []) });
+
+        var waiting = functions.RunAsync(Invocation("snap-0"), CancellationToken.None);
+        await Task.Delay(300); // no replica ready (scaled to zero): the snapshot waits, spending no attempt
+        Assert.False(waiting.IsCompleted);
+        Assert.Empty(functions.Running("http", "count"));
+
+        ready = [one, two];
+        var runs = Enumerable.Range(1, 3).Select(i => functions.RunAsync(Invocation($"snap-{i}"), CancellationToken.None)).Prepend(waiting).ToList();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (first.Requests.Count + second.Requests.Count < 4)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{first.Requests.Count} + {second.Requests.Count} requests");
+            await Task.Delay(20);
+        }
+
+        Assert.Equal((2, 2), (first.Requests.Count, second.Requests.Count)); // the least busy each time
+        Assert.All(first.Requests.Concat(second.Requests), r => Assert.Equal($"count-fn.koalja.test:{port}", r.Host));
+        var running = functions.Running("http", "count");
+        Assert.Equal(4, running.Count);
+        Assert.Equal(first.Requests.Select(r => r.SnapshotId).Order(StringComparer.Ordinal),
+            running.Where(r => r.Replica == "127.0.0.1").Select(r => r.Snapshot).Order(StringComparer.Ordinal));
+        Assert.Equal(second.Requests.Select(r => r.SnapshotId).Order(StringComparer.Ordinal),
+            running.Where(r => r.Replica == "127.0.0.2").Select(r => r.Snapshot).Order(StringComparer.Ordinal));
+
+        release.SetResult();
+        Assert.All(await Task.WhenAll(runs), o => Assert.True(o.Succeeded, o.Error));
+        Assert.Empty(functions.Running("http", "count"));
+    }
+
     private static HttpTaskFunctions Dispatcher(Uri url, Func<HttpDispatchOptions, HttpDispatchOptions>? change = null)
     {
         var options = new HttpDispatchOptions { FunctionUrl = (_, _) => url, Backoff = TimeSpan.FromMilliseconds(50), MaxBackoff = TimeSpan.FromSeconds(2) };
@@ -199,7 +244,7 @@ public sealed class HttpDispatchTests
         }
     }
 
-    private sealed record Received(string Path, string SnapshotId, string? TraceParent);
+    private sealed record Received(string Path, string SnapshotId, string? TraceParent, string? Host = null);
 
     /// <summary>A task function's stand-in: decodes each snapshot and answers what the script says.</summary>
     private sealed class ScriptedFunction : IAsyncDisposable
@@ -216,11 +261,11 @@ public sealed class HttpDispatchTests
 
         public ConcurrentQueue<Received> Requests { get; } = new();
 
-        public static async Task<ScriptedFunction> StartAsync(int port, Func<HttpContext, TaskInvocation, Task<IResult>> script)
+        public static async Task<ScriptedFunction> StartAsync(int port, Func<HttpContext, TaskInvocation, Task<IResult>> script, IPAddress? address = null)
         {
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
-            builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, port));
+            builder.WebHost.UseKestrel(k => k.Listen(address ?? IPAddress.Loopback, port));
             var app = builder.Build();
             ScriptedFunction? self = null;
             app.MapPost("/{**path}", async (HttpContext http) =>
@@ -228,12 +273,12 @@ public sealed class HttpDispatchTests
                 using var body = new MemoryStream();
                 await http.Request.Body.CopyToAsync(body);
                 var invocation = SnapshotEvents.Decode(new ContractMessage(http.Request.ContentType ?? "", body.ToArray()));
-                self!.Requests.Enqueue(new Received(http.Request.Path, invocation.SnapshotId, http.Request.Headers["traceparent"]));
+                self!.Requests.Enqueue(new Received(http.Request.Path, invocation.SnapshotId, http.Request.Headers["traceparent"], http.Request.Host.Value));
                 return await script(http, invocation);
             });
             await app.StartAsync();
-            var address = app.Urls.First();
-            self = new ScriptedFunction(app, new Uri(address.TrimEnd('/') + "/count/"));
+            var url = app.Urls.First();
+            self = new ScriptedFunction(app, new Uri(url.TrimEnd('/') + "/count/"));
             return self;
         }
 

@@ -376,3 +376,29 @@ public sealed class ScalerTests : IDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
+
+/// <summary>The sample ScaledObject in infra/ is one the scaler accepts, for a task of the example it names.</summary>
+public sealed class ScaledObjectSampleTests
+{
+    [Fact]
+    public async Task TheSampleTriggerIsAcceptedByTheScalerForTheExampleTask()
+    {
+        var path = Path.Combine(KoaljaTestServer.RepositoryRoot, "infra", "keda", "task-scaledobject.yaml");
+        var yaml = new YamlDotNet.Serialization.DeserializerBuilder().Build().Deserialize<Dictionary<string, object>>(File.ReadAllText(path));
+        var spec = (Dictionary<object, object>)yaml["spec"];
+        var trigger = (Dictionary<object, object>)((List<object>)spec["triggers"]).Single();
+        Assert.Equal("external-push", trigger["type"]);
+        var metadata = ((Dictionary<object, object>)trigger["metadata"]).ToDictionary(p => (string)p.Key, p => (string)p.Value);
+        var target = Scaler.ScalerTarget.Parse("default", metadata);
+        Assert.Equal(int.Parse((string)spec["maxReplicaCount"], System.Globalization.CultureInfo.InvariantCulture), target.MaxReplicas);
+
+        await using var koalja = await KoaljaTestServer.StartAsync(KoaljaTestServer.Example(target.Pipeline), scalerPort: 0);
+        using var channel = GrpcChannel.ForAddress(koalja.Server.ScalerUrl!);
+        var scaler = new ExternalScaler.ExternalScalerClient(channel);
+        var reference = new ScaledObjectRef { Name = "linecount-countlines", Namespace = "default" };
+        reference.ScalerMetadata.Add(metadata);
+        var spec0 = (await scaler.GetMetricSpecAsync(reference)).MetricSpecs.Single();
+        Assert.Equal(target.TargetSnapshotsPerReplica, spec0.TargetSize);
+        Assert.False((await scaler.IsActiveAsync(reference)).Result);
+    }
+}

@@ -101,7 +101,7 @@ public static class ApiEndpoints
     }
 
     private static List<ReplicaDto> Replicas(TaskScaling scaling, DateTimeOffset now) =>
-        scaling.InFlight.GroupBy(r => r.Slot, StringComparer.Ordinal).Select(g =>
+        scaling.InFlight.GroupBy(r => r.Replica, StringComparer.Ordinal).Select(g =>
         {
             var since = g.Min(r => r.Since);
             var cost = Core.Scaling.ScaleIn.DeletionCost(new Core.Scaling.ReplicaWork(g.Key, g.Count(), since), now);

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
 using Koalja.Core.Contract;
@@ -34,6 +35,15 @@ public sealed record HttpDispatchOptions
     /// <summary>The function key (<c>x-functions-key</c>) the Functions host asks for; none locally.</summary>
     public string? FunctionKey { get; init; }
 
+    /// <summary>
+    /// Resolves a task function's host name to its replicas (a headless Service's name gives one address per ready pod;
+    /// <see cref="Dns.GetHostAddressesAsync(string, CancellationToken)"/> does). When set, each snapshot goes straight to
+    /// the replica with the fewest snapshots in flight from this router, so the router knows which replica runs which
+    /// snapshot (for scale-in safety: docs/scaling.md); no address is "unavailable" (scaled to zero, starting), and the
+    /// snapshot waits. Null: to the URL as it is (a Service's virtual address, or one local worker).
+    /// </summary>
+    public Func<string, CancellationToken, Task<IPAddress[]>>? ResolveReplicas { get; init; }
+
     public IReadOnlyList<string> Problems()
     {
         var problems = new List<string>();
@@ -61,6 +71,16 @@ public sealed record HttpDispatchOptions
     }
 }
 
+/// <summary>A snapshot being sent to (or run by) one replica of its task function, since when.</summary>
+public sealed record ReplicaRun(string Replica, string Snapshot, DateTimeOffset Since);
+
+/// <summary>A task runner that knows which replica of a task runs which snapshot.</summary>
+public interface IReplicaView
+{
+    /// <summary>The task's snapshots in flight, each with its replica.</summary>
+    IReadOnlyList<ReplicaRun> Running(string pipeline, string task);
+}
+
 /// <summary>
 /// Sends each snapshot to its task's function over HTTP: a structured-mode <c>io.koalja.snapshot</c> event POSTed to
 /// <c>{function}/api/snapshot</c>, whose answer (a batch, or a problem) is the outcome. A function that cannot take it
@@ -69,10 +89,16 @@ public sealed record HttpDispatchOptions
 /// no snapshot and spends no attempt; anything else is the attempt's outcome and the router decides on a retry.
 /// It owns <paramref name="http"/> and disposes it.
 /// </summary>
-public sealed partial class HttpTaskFunctions(HttpClient http, HttpDispatchOptions options, TimeProvider time, ILogger<HttpTaskFunctions> log) : ITaskRunner, IDisposable
+public sealed partial class HttpTaskFunctions(HttpClient http, HttpDispatchOptions options, TimeProvider time, ILogger<HttpTaskFunctions> log) : ITaskRunner, IReplicaView, IDisposable
 {
     private const int ExcerptBytes = 512;
     private readonly ConcurrentDictionary<(string Pipeline, string Task), SemaphoreSlim> _inFlight = new();
+    private readonly ConcurrentDictionary<(string Pipeline, string Task), ConcurrentDictionary<string, ReplicaRun>> _running = new();
+    private int _turn;
+
+    /// <inheritdoc/>
+    public IReadOnlyList<ReplicaRun> Running(string pipeline, string task) =>
+        _running.TryGetValue((pipeline, task), out var runs) ? [.. runs.Values] : [];
 
     public async Task<TaskOutcome> RunAsync(TaskInvocation invocation, CancellationToken cancellationToken)
     {
@@ -96,32 +122,91 @@ public sealed partial class HttpTaskFunctions(HttpClient http, HttpDispatchOptio
         var message = SnapshotEvents.Encode(invocation, traceParent);
         var started = time.GetUtcNow();
         var deadline = started + options.UnavailableTimeout;
-        for (var tries = 1; ; tries++)
+        var runs = _running.GetOrAdd((invocation.Pipeline, invocation.Task), _ => new(StringComparer.Ordinal));
+        try
         {
-            var (outcome, unavailable, retryAfter) = await TryAsync(url, message, traceParent, cancellationToken);
-            if (outcome is not null)
+            for (var tries = 1; ; tries++)
             {
-                return outcome;
-            }
+                var (target, replica, noReplica) = await ChooseReplicaAsync(url, runs, cancellationToken);
+                TaskOutcome? outcome = null;
+                string? unavailable = noReplica;
+                TimeSpan? retryAfter = null;
+                if (target is not null)
+                {
+                    runs[invocation.SnapshotId] = new ReplicaRun(replica!, invocation.SnapshotId, time.GetUtcNow());
+                    (outcome, unavailable, retryAfter) = await TryAsync(target, url, message, traceParent, cancellationToken);
+                }
 
-            var now = time.GetUtcNow();
-            if (now >= deadline)
-            {
-                return new TaskOutcome(false, [], started, now,
-                    Error: $"the task function at {url} was unavailable for {options.UnavailableTimeout} ({tries} tries): {unavailable}");
-            }
+                if (outcome is not null)
+                {
+                    return outcome;
+                }
 
-            var backoff = TimeSpan.FromTicks(Math.Min(options.MaxBackoff.Ticks, options.Backoff.Ticks * (1L << Math.Min(20, tries - 1))));
-            var wait = retryAfter is { } after && after > backoff ? TimeSpan.FromTicks(Math.Min(after.Ticks, options.MaxBackoff.Ticks)) : backoff;
-            LogUnavailable(invocation.Pipeline, invocation.Task, invocation.SnapshotId, url, unavailable!, wait);
-            await Task.Delay(wait, time, cancellationToken);
+                runs.TryRemove(invocation.SnapshotId, out _);
+
+                var now = time.GetUtcNow();
+                if (now >= deadline)
+                {
+                    return new TaskOutcome(false, [], started, now,
+                        Error: $"the task function at {url} was unavailable for {options.UnavailableTimeout} ({tries} tries): {unavailable}");
+                }
+
+                var backoff = TimeSpan.FromTicks(Math.Min(options.MaxBackoff.Ticks, options.Backoff.Ticks * (1L << Math.Min(20, tries - 1))));
+                var wait = retryAfter is { } after && after > backoff ? TimeSpan.FromTicks(Math.Min(after.Ticks, options.MaxBackoff.Ticks)) : backoff;
+                LogUnavailable(invocation.Pipeline, invocation.Task, invocation.SnapshotId, url, unavailable!, wait);
+                await Task.Delay(wait, time, cancellationToken);
+            }
+        }
+        finally
+        {
+            runs.TryRemove(invocation.SnapshotId, out _);
         }
     }
 
-    /// <summary>One POST: the outcome, or why the function could not take the snapshot now (and when to come back).</summary>
-    private async Task<(TaskOutcome? Outcome, string? Unavailable, TimeSpan? RetryAfter)> TryAsync(Uri url, ContractMessage message, string traceParent, CancellationToken cancellationToken)
+    /// <summary>
+    /// Where to send: the URL itself (no resolver: the replica is its authority), or the resolved replica with the fewest
+    /// snapshots in flight from here (ties taken in turn); or why there is none now.
+    /// </summary>
+    private async Task<(Uri? Target, string? Replica, string? Unavailable)> ChooseReplicaAsync(Uri url, ConcurrentDictionary<string, ReplicaRun> runs, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ReadOnlyMemoryContent(message.Body) };
+        if (options.ResolveReplicas is not { } resolve)
+        {
+            return (url, url.Authority, null);
+        }
+
+        IPAddress[] addresses;
+        try
+        {
+            addresses = await resolve(url.Host, cancellationToken);
+        }
+        catch (SocketException e)
+        {
+            return (null, null, $"no replica of the task function is ready ({url.Host} does not resolve: {e.Message})");
+        }
+
+        if (addresses.Length == 0)
+        {
+            return (null, null, $"no replica of the task function is ready ({url.Host} has no address)");
+        }
+
+        var load = runs.Values.GroupBy(r => r.Replica, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        var names = addresses.Select(a => a.ToString()).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var least = names.Min(n => load.GetValueOrDefault(n));
+        var candidates = names.Where(n => load.GetValueOrDefault(n) == least).ToList();
+        var chosen = candidates[(int)((uint)Interlocked.Increment(ref _turn) % (uint)candidates.Count)];
+        var host = IPAddress.Parse(chosen).AddressFamily == AddressFamily.InterNetworkV6 ? $"[{chosen}]" : chosen;
+        return (new UriBuilder(url) { Host = host }.Uri, chosen, null);
+    }
+
+    /// <summary>One POST: the outcome, or why the function could not take the snapshot now (and when to come back).</summary>
+    private async Task<(TaskOutcome? Outcome, string? Unavailable, TimeSpan? RetryAfter)> TryAsync(Uri target, Uri url, ContractMessage message, string traceParent, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, target) { Content = new ReadOnlyMemoryContent(message.Body) };
+        if (target != url)
+        {
+            request.Headers.Host = url.Authority; // sent to one replica's address, for the function's own name
+        }
+
         request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(message.ContentType);
         request.Headers.TryAddWithoutValidation("traceparent", traceParent);
         if (options.FunctionKey is { } key)

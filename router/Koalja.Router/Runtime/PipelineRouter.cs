@@ -113,7 +113,10 @@ public sealed class PipelineRouter : IAsyncDisposable
     /// <summary>A task's load and slots now, or null when the pipeline is not routed here or the task runs no snapshots (it has no inputs).</summary>
     public TaskScaling? Scaling(string pipeline, string task) =>
         _state.Pipelines.TryGetValue(pipeline, out var runtime) && runtime.Dispatchers.TryGetValue(task, out var dispatcher)
-            ? new TaskScaling(dispatcher.Load, dispatcher.OrderSensitive, dispatcher.DesiredSlots, dispatcher.ActiveSlots, dispatcher.Slots, dispatcher.InFlight)
+            ? new TaskScaling(dispatcher.Load, dispatcher.OrderSensitive, dispatcher.DesiredSlots, dispatcher.ActiveSlots, dispatcher.Slots,
+                _runner is Dispatch.IReplicaView replicas
+                    ? replicas.Running(pipeline, task).Select(r => (r.Replica, r.Snapshot, r.Since)).ToList()
+                    : dispatcher.InFlight)
             : null;
 
     /// <summary>Calls <paramref name="changed"/> whenever the work of a task changes (a snapshot became ready or an execution ended); dispose to stop.</summary>
@@ -198,7 +201,8 @@ public sealed class PipelineRouter : IAsyncDisposable
 
 /// <summary>
 /// A task's work and slots at one moment: <see cref="Load"/> (ready snapshots and executions in flight), the slots the
-/// scaling decision wants (held through the cooldown), those alive and the most allowed, and which slot runs which snapshot.
+/// scaling decision wants (held through the cooldown), those alive and the most allowed, and which replica runs which
+/// snapshot: the task function replica when snapshots go over HTTP (<see cref="Dispatch.IReplicaView"/>), else the worker slot.
 /// </summary>
 public sealed record TaskScaling(Core.Scaling.TaskLoad Load, bool OrderSensitive, int DesiredSlots, int ActiveSlots, int MaxSlots,
-    IReadOnlyList<(string Slot, string Snapshot, DateTimeOffset Since)> InFlight);
+    IReadOnlyList<(string Replica, string Snapshot, DateTimeOffset Since)> InFlight);
