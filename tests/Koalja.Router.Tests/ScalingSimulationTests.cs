@@ -89,3 +89,45 @@ public sealed class ScalingSimulationTests : IDisposable
         sample();
     }
 }
+
+/// <summary>Slots that retire the moment they are idle (no cooldown) and start again with the next drop keep their count right.</summary>
+public sealed class SlotChurnTests
+{
+    [Fact]
+    public async Task WithNoCooldownSlotsComeAndGoAndNeverExceedTheMost()
+    {
+        await using var koalja = await KoaljaTestServer.StartAsync(KoaljaTestServer.Example("linecount"),
+            new RuntimeOptions { SlotsPerTask = 2, SlotCooldown = TimeSpan.Zero, RetryDelay = TimeSpan.FromMilliseconds(50) });
+        var router = koalja.Server.Router;
+        var most = 0;
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                most = Math.Max(most, Math.Max(router.Scaling("linecount", "removeDuplicates")!.ActiveSlots, router.Scaling("linecount", "countLines")!.ActiveSlots));
+                await Task.Delay(1);
+            }
+        });
+        for (var round = 0; round < 20; round++)
+        {
+            await Task.WhenAll(Enumerable.Range(0, 1 + (round % 4)).Select(i => koalja.DropAsync("linecount", "fileDropInput", $"round {round} file {i}\n")));
+            if (round % 3 == 0)
+            {
+                await koalja.WaitIdleAsync("linecount"); // every slot retires, and the next drop starts them again
+            }
+        }
+
+        await koalja.WaitIdleAsync("linecount");
+        await sampling.CancelAsync();
+        await sampler;
+        Assert.InRange(most, 1, 2);
+        Assert.Equal(50, (await koalja.ValuesAsync("linecount", "countLines")).Count);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (router.Scaling("linecount", "countLines")!.ActiveSlots != 0 || router.Scaling("linecount", "removeDuplicates")!.ActiveSlots != 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "idle slots did not retire");
+            await Task.Delay(10);
+        }
+    }
+}

@@ -151,18 +151,21 @@ internal sealed partial class TaskDispatcher
     private async Task WorkAsync(int slot)
     {
         var worker = $"local-{_task}-{slot}";
+        var retired = false;
         try
         {
             while (true)
             {
                 if (!_queue.Reader.TryRead(out var invocation))
                 {
-                    if (!await WaitForWorkAsync(slot))
+                    var next = await WaitForWorkAsync(slot);
+                    if (next == Wait.Work)
                     {
-                        return;
+                        continue;
                     }
 
-                    continue;
+                    retired = next == Wait.Retired; // its slot may be another worker's already
+                    return;
                 }
 
                 Interlocked.Decrement(ref _queued);
@@ -194,39 +197,49 @@ internal sealed partial class TaskDispatcher
         }
         finally
         {
-            Retire(slot, force: true);
+            if (!retired)
+            {
+                Retire(slot, force: true);
+            }
         }
     }
 
-    /// <summary>Waits for a snapshot; false when this slot retires (the cooldown passed without work for it, or the queue closed).</summary>
-    private async Task<bool> WaitForWorkAsync(int slot)
+    private enum Wait
     {
-        while (true)
-        {
-            DateTimeOffset? fall;
-            lock (_gate)
-            {
-                fall = _planner.NextFall(_time.GetUtcNow());
-            }
+        /// <summary>A snapshot may be there.</summary>
+        Work,
 
-            var idle = fall is { } at ? at - _time.GetUtcNow() : _options.SlotCooldown;
-            using var timer = new CancellationTokenSource(idle < TimeSpan.Zero ? TimeSpan.Zero : idle, _time);
-            using var wait = CancellationTokenSource.CreateLinkedTokenSource(_stopping, timer.Token);
-            try
-            {
-                return await _queue.Reader.WaitToReadAsync(wait.Token);
-            }
-            catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
-            {
-                if (Retire(slot, force: false))
-                {
-                    return false;
-                }
-            }
+        /// <summary>The cooldown passed without work for this slot: it gave its slot up.</summary>
+        Retired,
+
+        /// <summary>The dispatcher stops.</summary>
+        Closed,
+    }
+
+    /// <summary>Waits for a snapshot, or for the cooldown to pass without work for this slot (then it retires).</summary>
+    private async Task<Wait> WaitForWorkAsync(int slot)
+    {
+        DateTimeOffset? fall;
+        lock (_gate)
+        {
+            fall = _planner.NextFall(_time.GetUtcNow());
+        }
+
+        var idle = fall is { } at ? at - _time.GetUtcNow() : _options.SlotCooldown;
+        using var timer = new CancellationTokenSource(idle < TimeSpan.Zero ? TimeSpan.Zero : idle, _time);
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(_stopping, timer.Token);
+        try
+        {
+            return await _queue.Reader.WaitToReadAsync(wait.Token) ? Wait.Work : Wait.Closed;
+        }
+        catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
+        {
+            // Still wanted (work came, or the cooldown holds more slots): look for a snapshot, then wait again.
+            return Retire(slot, force: false) ? Wait.Retired : Wait.Work;
         }
     }
 
-    /// <summary>Gives the slot up if the planner wants fewer than are alive (or always, when the slot ends); true if it did.</summary>
+    /// <summary>Gives the slot up if the planner wants fewer than are alive (or always, when its worker ends otherwise); true if it did.</summary>
     private bool Retire(int slot, bool force)
     {
         lock (_gate)
