@@ -13,6 +13,7 @@ public static class CliApp
             ValidateCommand.Create(stdout),
             UpCommand.Create(stdout, stderr),
             ListenCommand.Create(stdout, stderr),
+            RenderCommand.Create(stdout, stderr),
         };
         foreach (var command in ClientCommands.Create(stdout, stderr).Concat(ProvenanceCommands.Create(stdout, stderr)))
         {
