@@ -31,20 +31,22 @@ internal static class UpCommand
         var allowHost = new Option<string[]>("--allow-host") { Description = "A host name the server answers to besides localhost and its addresses", AllowMultipleArgumentsPerToken = false };
         var taskHost = new Option<string>("--task-host")
         {
-            Description = "Where tasks run: inprocess, or functions (a Functions worker process per task, reached over HTTP, as in the cluster)",
+            Description = "Where tasks run: inprocess; functions (a Functions worker process per task, reached over HTTP, as in the cluster); remote (task functions elsewhere, at --task-urls)",
             DefaultValueFactory = _ => "inprocess",
         };
-        taskHost.AcceptOnlyFromAmong("inprocess", "functions");
+        taskHost.AcceptOnlyFromAmong("inprocess", "functions", "remote");
+        var taskUrls = new Option<string?>("--task-urls") { Description = "For --task-host remote: a JSON file {\"task\": \"http://…/\"} (or \"pipeline/task\" keys) naming each task's function" };
         var scalerPort = new Option<int?>("--scaler-port") { Description = "Serve KEDA's external scaler (gRPC, plaintext HTTP/2) on this port (0: a free one); off by default" };
         var slotCooldown = new Option<double>("--slot-cooldown") { Description = "Seconds a task's worker slot waits without work before it retires", DefaultValueFactory = _ => 30.0 };
         var functionsApp = new Option<string?>("--functions-app") { Description = "The built task function app for --task-host functions (default: KOALJA_FUNCTIONS_APP, else the one ./koalja builds)" };
         var command = new Command("up", "Run pipelines on this machine, with an HTTP API on 127.0.0.1")
         {
             files, port, data, attempts, retryDelay, slots, slotCooldown, timeout, maxDrop, maxEvent, verbose, listen, allowHost, storage, registry, taskHost, functionsApp,
-            scalerPort,
+            scalerPort, taskUrls,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            string? pendingUrls = null;
             var runtime = new RuntimeOptions
             {
                 MaxAttempts = Math.Max(1, parse.GetValue(attempts)),
@@ -70,22 +72,34 @@ internal static class UpCommand
                 AllowedHosts = parse.GetValue(allowHost) ?? [],
                 Storage = parse.GetValue(storage),
                 Registry = parse.GetValue(registry),
-                TaskHost = parse.GetValue(taskHost) == "functions" ? LocalTaskHost.Functions : LocalTaskHost.InProcess,
+                TaskHost = parse.GetValue(taskHost) switch { "functions" => LocalTaskHost.Functions, "remote" => LocalTaskHost.Remote, _ => LocalTaskHost.InProcess },
                 FunctionsApp = parse.GetValue(functionsApp),
                 ScalerPort = parse.GetValue(scalerPort),
             };
+            if (options.TaskHost == LocalTaskHost.Remote || parse.GetValue(taskUrls) is not null)
+            {
+                if (options.TaskHost != LocalTaskHost.Remote || parse.GetValue(taskUrls) is not { } urlsFile)
+                {
+                    stderr.WriteLine("koalja: --task-host remote and --task-urls FILE go together");
+                    return 1;
+                }
+
+                options = options with { TaskUrls = new Dictionary<(string, string), Uri>() };
+                pendingUrls = urlsFile;
+            }
+
             if (options.ScalerPort is < 0 or > 65535)
             {
                 stderr.WriteLine($"koalja: --scaler-port {options.ScalerPort} is not a port (0 to 65535; 0 picks a free one)");
                 return 1;
             }
 
-            return await RunAsync(parse.GetValue(files)!, options, parse.GetValue(verbose), stdout, stderr, cancellationToken);
+            return await RunAsync(parse.GetValue(files)!, options, pendingUrls, parse.GetValue(verbose), stdout, stderr, cancellationToken);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(string[] files, LocalServerOptions options, bool verbose, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string[] files, LocalServerOptions options, string? taskUrlsFile, bool verbose, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         var pipelines = new List<Pipeline>();
         var failed = false;
@@ -106,6 +120,18 @@ internal static class UpCommand
         if (failed)
         {
             return 1;
+        }
+
+        if (taskUrlsFile is not null)
+        {
+            var (urls, problem) = TaskUrls.Read(taskUrlsFile, pipelines);
+            if (urls is null)
+            {
+                stderr.WriteLine($"koalja: --task-urls {taskUrlsFile}: {problem}");
+                return 1;
+            }
+
+            options = options with { TaskUrls = urls };
         }
 
         foreach (var (pipeline, task) in pipelines.SelectMany(p => p.Spec.Tasks.Select(t => (p, t))))
@@ -179,6 +205,11 @@ internal static class UpCommand
             if (server.Workers is { } workers)
             {
                 stdout.WriteLine($"Tasks run in {workers.Count} Functions worker process(es) ({string.Join(", ", workers.Select(w => $"{w.Name}: pid {w.ProcessId}"))}), each snapshot sent over HTTP.");
+            }
+
+            if (options.TaskHost == LocalTaskHost.Remote)
+            {
+                stdout.WriteLine($"Tasks run in task functions elsewhere ({string.Join(", ", options.TaskUrls.Select(u => $"{u.Key.Task}: {u.Value}"))}), each snapshot sent over HTTP to the least busy replica.");
             }
 
             if (server.ScalerUrl is { } scaler)

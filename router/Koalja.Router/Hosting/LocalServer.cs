@@ -132,6 +132,11 @@ public sealed class LocalServer : IAsyncDisposable
                 }
             }
 
+            if (options.TaskHost == LocalTaskHost.Remote)
+            {
+                builder.Services.AddKoaljaHttpDispatch(RemoteDispatch(options, pipelines));
+            }
+
             app = builder.Build();
             store = null; // the host owns it now
 
@@ -180,6 +185,39 @@ public sealed class LocalServer : IAsyncDisposable
             data.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The HTTP dispatcher to task functions elsewhere: every task with inputs needs its absolute http(s) URL.</summary>
+    /// <exception cref="InvalidOperationException">A task has no URL, or a URL is not absolute http(s); the message names each.</exception>
+    private static HttpDispatchOptions RemoteDispatch(LocalServerOptions options, IReadOnlyList<Pipeline> pipelines)
+    {
+        var problems = new List<string>();
+        foreach (var pipeline in pipelines)
+        {
+            foreach (var task in pipeline.Spec.Tasks.Where(t => t.SnapshotInputs.Any()))
+            {
+                if (!options.TaskUrls.TryGetValue((pipeline.Name, task.Name), out var url))
+                {
+                    problems.Add($"{pipeline.Name}/{task.Name} has no task function URL");
+                }
+                else if (!url.IsAbsoluteUri || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+                {
+                    problems.Add($"{pipeline.Name}/{task.Name}: '{url}' is not an absolute http(s) URL");
+                }
+            }
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new InvalidOperationException("--task-host remote needs a task function URL for every task with inputs (--task-urls): " + string.Join("; ", problems));
+        }
+
+        var urls = options.TaskUrls.ToDictionary(p => p.Key, p => p.Value.AbsoluteUri.EndsWith('/') ? p.Value : new Uri(p.Value.AbsoluteUri + "/"));
+        return new HttpDispatchOptions
+        {
+            FunctionUrl = (pipeline, task) => urls[(pipeline, task)],
+            ResolveReplicas = System.Net.Dns.GetHostAddressesAsync,
+        };
     }
 
     /// <summary>Names this server answers to: localhost, loopback, the listen address (all of this machine's for "any"), and configured ones.</summary>

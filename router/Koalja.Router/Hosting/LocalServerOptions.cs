@@ -43,6 +43,13 @@ public sealed record LocalServerOptions
     /// <summary>The built task function app for <see cref="LocalTaskHost.Functions"/> (null: found as <see cref="LocalFunctionWorkers.FindApp"/> says).</summary>
     public string? FunctionsApp { get; init; }
 
+    /// <summary>
+    /// For <see cref="LocalTaskHost.Remote"/>: where each task's function listens, by pipeline and task. Each name is
+    /// resolved to its replicas' addresses (a headless Service's name gives one per ready pod) and each snapshot goes
+    /// to the least busy one.
+    /// </summary>
+    public IReadOnlyDictionary<(string Pipeline, string Task), Uri> TaskUrls { get; init; } = new Dictionary<(string Pipeline, string Task), Uri>();
+
     /// <summary>The clock of the router, the dispatchers and the task runtime (tests pass a fake one).</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
@@ -58,4 +65,7 @@ public enum LocalTaskHost
 
     /// <summary>In Functions worker processes (the task function app), one per task, reached over HTTP.</summary>
     Functions,
+
+    /// <summary>In task functions running elsewhere (the cluster's task Deployments), reached over HTTP at <see cref="LocalServerOptions.TaskUrls"/>.</summary>
+    Remote,
 }
