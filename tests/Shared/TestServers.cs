@@ -4,7 +4,7 @@ using System.Globalization;
 namespace Koalja.Testing;
 
 /// <summary>
-/// The real servers the tests use (PostgreSQL, an S3 server, Azurite). <c>./run-tests</c> starts them once
+/// The real servers the tests use (PostgreSQL, an S3 server, Azurite, a Kubernetes control plane). <c>./run-tests</c> starts them once
 /// (tests/servers/up) and passes their addresses in <c>KOALJA_TEST_*</c> environment variables; a test run without
 /// them (plain <c>dotnet test</c>) starts its own with the same scripts, on free ports, in a temporary directory,
 /// with <c>tests/servers/NAME start DIR PID</c>, PID being this test process. A server that cannot be started fails
@@ -30,6 +30,9 @@ internal static class TestServers
 
     /// <summary>A setting of the S3 server (Ceph RADOS Gateway): KOALJA_TEST_S3_ENDPOINT, _ACCESS_KEY, _SECRET_KEY.</summary>
     public static string S3(string name) => Setting("rgw", "KOALJA_TEST_S3_" + name);
+
+    /// <summary>The kubeconfig of a real Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager; KOALJA_TEST_KUBECONFIG).</summary>
+    public static string Kubeconfig => Setting("kubernetes", "KOALJA_TEST_KUBECONFIG");
 
     /// <summary>The Azurite connection string (KOALJA_TEST_AZURE).</summary>
     public static string Azure => Setting("azurite", "KOALJA_TEST_AZURE");
