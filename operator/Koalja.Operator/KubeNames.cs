@@ -62,5 +62,9 @@ public static class KubeNames
         && name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-')
         && name[0] != '-' && name[^1] != '-';
 
+    /// <summary>A valid DNS-1123 subdomain (what most object names, e.g. a Secret's, may be).</summary>
+    public static bool IsDnsSubdomain(string name) =>
+        name.Length is > 0 and <= 253 && name.Split('.').All(IsDnsLabel);
+
     private static bool IsPlainPart(string part) => part.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9')) && part[0] is >= 'a' and <= 'z';
 }
