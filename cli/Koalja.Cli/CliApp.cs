@@ -14,6 +14,8 @@ public static class CliApp
             UpCommand.Create(stdout, stderr),
             ListenCommand.Create(stdout, stderr),
             RenderCommand.Create(stdout, stderr),
+            ApplyCommand.Create(stdout, stderr),
+            OperatorCommand.Create(stdout, stderr),
         };
         foreach (var command in ClientCommands.Create(stdout, stderr).Concat(ProvenanceCommands.Create(stdout, stderr)))
         {

@@ -74,16 +74,41 @@ public static class PipelineManifests
     public static string FunctionUrl(Pipeline pipeline, TaskSpec task, string @namespace) =>
         $"http://{KubeNames.Task(pipeline.Name, task.Name)}.{@namespace}.svc:{OperatorSettings.TaskServicePort}/";
 
+    /// <summary>
+    /// The pipeline as a <c>Pipeline</c> resource for <paramref name="namespace"/>, as <c>koalja apply</c> submits it: the
+    /// document in file shape (every field typed as the CRD's schema has it), with the pipeline's labels (domain
+    /// selectors match them) and annotations.
+    /// </summary>
+    public static JsonObject Resource(Pipeline pipeline, string @namespace)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        var resource = Document(pipeline, @namespace);
+        var metadata = resource["metadata"]!.AsObject();
+        if (pipeline.Metadata.Labels.Count > 0)
+        {
+            metadata["labels"] = new JsonObject([.. pipeline.Metadata.Labels.Select(l => KeyValuePair.Create(l.Key, (JsonNode?)l.Value))]);
+        }
+
+        if (pipeline.Metadata.Annotations.Count > 0)
+        {
+            metadata["annotations"] = new JsonObject([.. pipeline.Metadata.Annotations.Select(a => KeyValuePair.Create(a.Key, (JsonNode?)a.Value))]);
+        }
+
+        return resource;
+    }
+
+    private static JsonObject Document(Pipeline pipeline, string @namespace) => new()
+    {
+        ["apiVersion"] = pipeline.ApiVersion,
+        ["kind"] = pipeline.Kind,
+        ["metadata"] = new JsonObject { ["name"] = pipeline.Name, ["namespace"] = @namespace },
+        ["spec"] = FileShape(JsonNode.Parse(PipelineSpecJson.Serialize(pipeline.Spec))!),
+    };
+
     /// <summary>The pipeline document the router loads, and where each task's function listens.</summary>
     private static V1ConfigMap PipelineConfig(Pipeline pipeline, ManifestTarget target)
     {
-        var document = new JsonObject
-        {
-            ["apiVersion"] = pipeline.ApiVersion,
-            ["kind"] = pipeline.Kind,
-            ["metadata"] = new JsonObject { ["name"] = pipeline.Name, ["namespace"] = target.Namespace },
-            ["spec"] = FileShape(JsonNode.Parse(PipelineSpecJson.Serialize(pipeline.Spec))!),
-        };
+        var document = Document(pipeline, target.Namespace);
         var urls = new JsonObject();
         foreach (var task in Scaled(pipeline))
         {

@@ -135,7 +135,11 @@ internal sealed class Informer(WatchSource source, Action<WatchEventType, V1Obje
             catch (Exception e) when (e is HttpOperationException or HttpRequestException or IOException or KubernetesException or TimeoutException
                 or System.Text.Json.JsonException or OperationCanceledException)
             {
-                OperatorLog.WatchFailed(logger, source.Name, e.Message, backoff);
+                var why = e is HttpOperationException { Response.StatusCode: HttpStatusCode.NotFound }
+                    ? "the API server does not serve it: is its CRD installed? (kubectl apply -k infra/install)"
+                    : e is HttpOperationException { Response.StatusCode: HttpStatusCode.Forbidden } forbidden ? "forbidden: " + KubeErrors.Message(forbidden)
+                    : e.Message;
+                OperatorLog.WatchFailed(logger, source.Name, why, backoff);
                 try
                 {
                     await Task.Delay(backoff, time, ct).ConfigureAwait(false);

@@ -125,7 +125,7 @@ public sealed class PipelineController
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 Interlocked.Increment(ref _failures);
-                var detail = e is HttpOperationException http ? $"{(int)http.Response.StatusCode} {PipelineReconciler.Message(http)}" : e.Message;
+                var detail = e is HttpOperationException http ? $"{(int)http.Response.StatusCode} {KubeErrors.Message(http)}" : e.Message;
                 OperatorLog.Failed(_logger, key.Namespace, key.Name, detail, _queue.Failures(key) + 1);
                 _queue.AddRateLimited(key, ct);
             }

@@ -116,7 +116,7 @@ internal sealed class PipelineReconciler(IKubernetes kube, OperatorOptions optio
         catch (HttpOperationException e) when ((int)e.Response.StatusCode is 400 or 403 or 404 or 422)
         {
             // The server refuses what was built (a field it does not know, a missing CRD, a permission): say so; retry later.
-            var message = $"the API server refused an object: {(int)e.Response.StatusCode} {Message(e)}";
+            var message = $"the API server refused an object: {(int)e.Response.StatusCode} {KubeErrors.Message(e)}";
             OperatorLog.Refused(logger, ns, name, message);
             await WriteStatusAsync(ns, name, status, generation, url: null, valid, Condition("Ready", false, "ApplyFailed", message), ct).ConfigureAwait(false);
             return ReconcileResult.After(TimeSpan.FromMinutes(1));
@@ -321,17 +321,4 @@ internal sealed class PipelineReconciler(IKubernetes kube, OperatorOptions optio
 
     /// <summary>A diagnostic as a condition line: its code, the field, the message (positions refer to the API server's JSON, not the user's file, so they are left out).</summary>
     private static string Describe(Diagnostic d) => d.Path.Length > 0 ? $"{d.Code} {d.Path}: {d.Message}" : $"{d.Code}: {d.Message}";
-
-    /// <summary>The API server's own message from a Status body, else the body.</summary>
-    internal static string Message(HttpOperationException e)
-    {
-        try
-        {
-            return JsonNode.Parse(e.Response.Content)?["message"]?.GetValue<string>() ?? e.Response.Content;
-        }
-        catch (JsonException)
-        {
-            return e.Response.Content;
-        }
-    }
 }
