@@ -223,8 +223,8 @@ public static class PipelineManifests
                                 Env = env,
                                 Ports =
                                 [
-                                    new V1ContainerPort { Name = "http", ContainerPort = OperatorSettings.RouterHttpPort },
-                                    new V1ContainerPort { Name = "scaler", ContainerPort = OperatorSettings.RouterScalerPort },
+                                    new V1ContainerPort { Name = "http", ContainerPort = OperatorSettings.RouterHttpPort, Protocol = "TCP" },
+                                    new V1ContainerPort { Name = "scaler", ContainerPort = OperatorSettings.RouterScalerPort, Protocol = "TCP" },
                                 ],
                                 ReadinessProbe = new V1Probe { HttpGet = new V1HTTPGetAction { Path = "/healthz", Port = "http" }, PeriodSeconds = 5 },
                                 VolumeMounts = mounts,
@@ -247,8 +247,8 @@ public static class PipelineManifests
             Selector = Labels(pipeline, "router"),
             Ports =
             [
-                new V1ServicePort { Name = "http", Port = OperatorSettings.RouterHttpPort, TargetPort = "http" },
-                new V1ServicePort { Name = "scaler", Port = OperatorSettings.RouterScalerPort, TargetPort = "scaler", AppProtocol = "kubernetes.io/h2c" },
+                new V1ServicePort { Name = "http", Port = OperatorSettings.RouterHttpPort, TargetPort = "http", Protocol = "TCP" },
+                new V1ServicePort { Name = "scaler", Port = OperatorSettings.RouterScalerPort, TargetPort = "scaler", Protocol = "TCP", AppProtocol = "kubernetes.io/h2c" },
             ],
         },
     };
@@ -299,7 +299,7 @@ public static class PipelineManifests
                                 Image = image,
                                 ImagePullPolicy = settings.ImagePullPolicy,
                                 Env = env,
-                                Ports = [new V1ContainerPort { Name = "http", ContainerPort = OperatorSettings.TaskFunctionPort }],
+                                Ports = [new V1ContainerPort { Name = "http", ContainerPort = OperatorSettings.TaskFunctionPort, Protocol = "TCP" }],
                                 Resources = Resources(task),
                                 VolumeMounts = mounts,
                             },
@@ -321,7 +321,7 @@ public static class PipelineManifests
         {
             ClusterIP = "None",
             Selector = Labels(pipeline, "task", task.Name),
-            Ports = [new V1ServicePort { Name = "http", Port = OperatorSettings.TaskServicePort, TargetPort = "http" }],
+            Ports = [new V1ServicePort { Name = "http", Port = OperatorSettings.TaskServicePort, TargetPort = "http", Protocol = "TCP" }],
         },
     };
 

@@ -39,7 +39,7 @@ internal static class ChildKinds
     public static readonly ChildKind Service = new("Service", "v1",
         (k, o, ct) => k.CoreV1.PatchNamespacedServiceAsync(Apply(o), o.Name(), o.Namespace(), fieldManager: FieldManager, force: true, cancellationToken: ct),
         async (k, ns, selector, ct) => (await k.CoreV1.ListNamespacedServiceAsync(ns, labelSelector: selector, cancellationToken: ct).ConfigureAwait(false)).Items.Select(i => i.Metadata).ToList(),
-        (k, ns, name, ct) => k.CoreV1.DeleteNamespacedServiceAsync(name, ns, propagationPolicy: Background, cancellationToken: ct));
+        DeleteServiceAsync);
 
     public static readonly ChildKind Deployment = new("Deployment", "apps/v1",
         (k, o, ct) => k.AppsV1.PatchNamespacedDeploymentAsync(Apply(o), o.Name(), o.Namespace(), fieldManager: FieldManager, force: true, cancellationToken: ct),
@@ -78,6 +78,21 @@ internal static class ChildKinds
         { TeardownOrder = teardownOrder };
 
     private static V1Patch Apply(IKubernetesObject<V1ObjectMeta> obj) => new(obj, V1Patch.PatchType.ApplyPatch);
+
+    /// <summary>
+    /// Deletes a Service. API servers before 1.24 answer a Service's deletion with a <c>Status</c> body, which the typed
+    /// client cannot read as the Service it expects; the deletion has then happened, so that is success.
+    /// </summary>
+    private static async Task DeleteServiceAsync(IKubernetes kube, string ns, string name, CancellationToken ct)
+    {
+        try
+        {
+            await kube.CoreV1.DeleteNamespacedServiceAsync(name, ns, propagationPolicy: Background, cancellationToken: ct).ConfigureAwait(false);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+        }
+    }
 
     /// <summary>The items' metadata of any list.</summary>
     private sealed class MetadataList
