@@ -328,7 +328,9 @@ public static class PipelineManifests
     private static ScaledObject TaskScaledObject(Pipeline pipeline, TaskSpec task, ManifestTarget target, OperatorSettings settings)
     {
         var name = KubeNames.Task(pipeline.Name, task.Name);
-        var max = ScalingDecision.MaxReplicas(ScalingDecision.IsOrderSensitive(task), new ScalingLimits(0, settings.DefaultMaxReplicas, settings.TargetSnapshotsPerReplica));
+        // The task's maxReplicas when it sets one, else the operator's default; one when order-sensitive.
+        var max = ScalingDecision.MaxReplicas(ScalingDecision.IsOrderSensitive(task),
+            ScalingDecision.LimitsFor(task, 0, settings.DefaultMaxReplicas, settings.TargetSnapshotsPerReplica));
         var trigger = new ScaleTrigger { Type = "external-push", MetricType = "AverageValue" };
         trigger.Metadata["scalerAddress"] = $"{KubeNames.Router(pipeline.Name)}.{target.Namespace}.svc:{OperatorSettings.RouterScalerPort}";
         trigger.Metadata["pipeline"] = pipeline.Name;

@@ -71,6 +71,27 @@ public sealed class PipelineManifestsTests
     }
 
     [Fact]
+    public void ATasksMaxReplicasIsItsScaledObjectsMaxReplicaCountUnlessItIsOrderSensitive()
+    {
+        var text = File.ReadAllText(Path.Combine(Testing.Repository.Root, "examples", "linecount-slide.yaml"))
+            .Replace("  - name: removeDuplicates\n", "  - name: removeDuplicates\n    maxReplicas: 3\n", StringComparison.Ordinal)
+            .Replace("    snapshotPolicy: SlidingWindow\n", "    snapshotPolicy: SlidingWindow\n    maxReplicas: 3\n", StringComparison.Ordinal);
+        var loaded = PipelineLoader.LoadText(text, "linecount-slide.yaml");
+        Assert.True(loaded.Succeeded, string.Join("\n", loaded.Diagnostics));
+        Assert.Equal(2, loaded.Pipelines[0].Pipeline.Spec.Tasks.Count(t => t.MaxReplicas == 3));
+        var slide = loaded.Pipelines[0].Pipeline;
+        var scaled = PipelineManifests.Build(slide, new ManifestTarget("default", null), Settings).OfType<ScaledObject>()
+            .ToDictionary(s => s.Spec.Triggers.Single().Metadata["task"]);
+        Assert.Equal(3, scaled["removeDuplicates"].Spec.MaxReplicaCount);
+        Assert.Equal("3", scaled["removeDuplicates"].Spec.Triggers.Single().Metadata["maxReplicas"]); // the scaler caps its metric alike
+        Assert.Equal(1, scaled["countLines"].Spec.MaxReplicaCount); // SlidingWindow: one, whatever maxReplicas says
+
+        var above = slide with { Spec = slide.Spec with { Tasks = slide.Spec.Tasks.Select(t => t with { MaxReplicas = 40 }).ToList() } };
+        Assert.Equal(40, PipelineManifests.Build(above, new ManifestTarget("default", null), Settings).OfType<ScaledObject>()
+            .Single(s => s.Spec.Triggers.Single().Metadata["task"] == "removeDuplicates").Spec.MaxReplicaCount); // not the default's 10
+    }
+
+    [Fact]
     public void AChangedTaskChangesOnlyItsOwnObjects()
     {
         var pipeline = Example("linecount");

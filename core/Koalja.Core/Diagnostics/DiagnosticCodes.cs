@@ -86,6 +86,8 @@ public static class DiagnosticCodes
     public const string NameTooLong = "KJ0322";
     public const string InvalidPortName = "KJ0323";
     public const string AutoReadinessOnCommand = "KJ0324";
+    public const string MaxReplicasOutOfRange = "KJ0325";
+    public const string MaxReplicasWithoutInputs = "KJ0326";
 
     // KJ04xx: command and argument templates
     public const string TemplateSyntax = "KJ0400";

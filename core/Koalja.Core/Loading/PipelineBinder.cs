@@ -65,6 +65,7 @@ internal static class PipelineBinder
         Executor = r.Object("executor", BindExecutor),
         SnapshotPolicy = r.String("snapshotPolicy"),
         LaunchPolicy = r.String("launchPolicy"),
+        MaxReplicas = r.Integer("maxReplicas"),
         Service = r.Object("service", s => new ServiceSpec
         {
             Ports = s.ObjectList("ports", BindPort),

@@ -51,6 +51,22 @@ public sealed record ScalingLimits(int MinReplicas, int MaxReplicas, int TargetP
 /// </summary>
 public static class ScalingDecision
 {
+    /// <summary>The largest <c>maxReplicas</c> a task may write (and the scaler's <c>maxReplicas</c> accepts).</summary>
+    public const int MostReplicas = 10_000;
+
+    /// <summary>
+    /// The limits of <paramref name="task"/>: at most its <c>maxReplicas</c> when it sets one, else
+    /// <paramref name="defaultMaxReplicas"/>, and never more than <paramref name="ceiling"/> (<c>koalja up</c>'s
+    /// <c>--slots</c>, the machine's bound); <paramref name="minReplicas"/> no more than that. The order-sensitive
+    /// cap of one is <see cref="MaxReplicas(bool, ScalingLimits)"/>'s, on top.
+    /// </summary>
+    public static ScalingLimits LimitsFor(TaskSpec task, int minReplicas, int defaultMaxReplicas, int targetPerReplica, int ceiling = int.MaxValue)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        var max = (int)Math.Min(task.MaxReplicas is { } own and >= 1 ? Math.Min(own, MostReplicas) : defaultMaxReplicas, ceiling);
+        return new ScalingLimits(Math.Min(minReplicas, max), max, targetPerReplica);
+    }
+
     /// <summary>
     /// A task whose snapshots must run one after another: a sliding window or a swap (each snapshot follows the one
     /// before), or a launch policy other than Auto (Restart cancels the running execution for the next snapshot;

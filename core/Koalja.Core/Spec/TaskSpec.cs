@@ -18,6 +18,13 @@ public sealed record TaskSpec
     /// <summary>As written; empty means Auto with inputs, Custom without.</summary>
     public string? LaunchPolicy { get; init; }
 
+    /// <summary>
+    /// The most replicas the task runs at once (pods in the cluster, worker slots in <c>koalja up</c>), 1 to
+    /// <see cref="Scaling.ScalingDecision.MostReplicas"/>; null: the operator's default (locally <c>--slots</c>).
+    /// An order-sensitive task runs on one whatever this says.
+    /// </summary>
+    public long? MaxReplicas { get; init; }
+
     public ServiceSpec? Service { get; init; }
 
     public IReadOnlyList<TaskInputSpec> Inputs { get; init; } = [];

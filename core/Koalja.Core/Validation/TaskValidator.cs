@@ -1,4 +1,5 @@
 using Koalja.Core.Diagnostics;
+using Koalja.Core.Scaling;
 using Koalja.Core.Source;
 using Koalja.Core.Spec;
 
@@ -32,6 +33,7 @@ internal sealed class TaskValidator(PipelineSpec spec, DiagnosticBag bag)
         CheckEnum(task.LaunchPolicy, SpecEnums.LaunchPolicies, SpecEnums.TryParseLaunchPolicy(task.LaunchPolicy, out _),
             DiagnosticCodes.InvalidLaunchPolicy, SourceMap.Child(path, "launchPolicy"), "LaunchPolicy");
 
+        CheckMaxReplicas(task, path);
         var inputValidator = new InputValidator(task, _typeNames, bag, policyValid ? policy : null);
         ForEachUnique(bag, task.Inputs, i => i.Name, SourceMap.Child(path, "inputs"), DiagnosticCodes.DuplicateInputName,
             name => $"Duplicate input name '{name}' in task '{task.Name}'", inputValidator.Validate);
@@ -63,6 +65,27 @@ internal sealed class TaskValidator(PipelineSpec spec, DiagnosticBag bag)
         bag.Warning(DiagnosticCodes.UnknownTaskType, SourceMap.Child(path, "type"), $"Unknown task type '{task.Type}'",
             Suggestions.DidYouMean(task.Type, BuiltInTaskTypes.All)
             ?? $"built-in types are {string.Join(", ", BuiltInTaskTypes.All)}; other types need a TaskExecutor on the cluster");
+    }
+
+    private void CheckMaxReplicas(TaskSpec task, string path)
+    {
+        if (task.MaxReplicas is not { } max)
+        {
+            return;
+        }
+
+        var maxPath = SourceMap.Child(path, "maxReplicas");
+        if (max is < 1 or > ScalingDecision.MostReplicas)
+        {
+            bag.Error(DiagnosticCodes.MaxReplicasOutOfRange, maxPath, $"MaxReplicas out of range: {max}",
+                $"maxReplicas is 1 to {ScalingDecision.MostReplicas}: the most replicas of the task (pods in the cluster, worker slots in koalja up)");
+        }
+        else if (task.Inputs.Count == 0)
+        {
+            bag.Warning(DiagnosticCodes.MaxReplicasWithoutInputs, maxPath,
+                $"Task '{task.Name}' has maxReplicas but no inputs; it runs no snapshots and has no replicas, so maxReplicas has no effect",
+                "remove maxReplicas; only a task with inputs is scaled");
+        }
     }
 
     private bool CheckEnum(string? value, IReadOnlyList<string> allowed, bool valid, string code, string path, string what)

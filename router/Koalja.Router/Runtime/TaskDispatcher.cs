@@ -47,7 +47,7 @@ internal sealed partial class TaskDispatcher
         _log = log;
         _stopping = stopping;
         OrderSensitive = ScalingDecision.IsOrderSensitive(task);
-        Limits = new ScalingLimits(0, options.SlotsPerTask, 1);
+        Limits = ScalingDecision.LimitsFor(task, 0, options.SlotsPerTask, 1, ceiling: options.SlotsPerTask);
         _planner = new ReplicaPlanner(options.SlotCooldown);
         _slotInUse = new bool[ScalingDecision.MaxReplicas(OrderSensitive, Limits)];
     }
@@ -61,7 +61,7 @@ internal sealed partial class TaskDispatcher
     /// <summary>Snapshots must run one after another (one slot).</summary>
     public bool OrderSensitive { get; }
 
-    /// <summary>The bounds of this task's slots: none kept idle, at most <see cref="RuntimeOptions.SlotsPerTask"/>, one snapshot each.</summary>
+    /// <summary>The bounds of this task's slots: none kept idle, at most <see cref="RuntimeOptions.SlotsPerTask"/> (and the task's <c>maxReplicas</c>), one snapshot each.</summary>
     public ScalingLimits Limits { get; }
 
     /// <summary>The most slots this task may have.</summary>

@@ -60,6 +60,40 @@ public sealed class ScalingDecisionTests
             && ScalingDecision.IsActive(load) == (metric > 0);
     }
 
+    [Theory]
+    [InlineData(null, 10, 10)]   // no maxReplicas: the default
+    [InlineData(3L, 10, 3)]      // the task's own caps it
+    [InlineData(25L, 10, 25)]    // and replaces the default, which is only a default
+    public void ATasksMaxReplicasIsItsMostReplicas(long? maxReplicas, int defaultMax, int expected)
+    {
+        var task = PolicyTasks.Task(SnapshotPolicy.AllNew, PolicyTasks.Input("a")) with { MaxReplicas = maxReplicas };
+        var limits = ScalingDecision.LimitsFor(task, 0, defaultMax, 5);
+        Assert.Equal(expected, limits.MaxReplicas);
+        Assert.Equal(expected, ScalingDecision.MaxReplicas(ScalingDecision.IsOrderSensitive(task), limits));
+        Assert.Equal(expected, ScalingDecision.DesiredReplicas(new TaskLoad(10_000, 0), false, limits));
+        Assert.Empty(limits.Problems());
+    }
+
+    [Fact]
+    public void AnOrderSensitiveTaskStaysAtOneWhateverItsMaxReplicasSays()
+    {
+        var task = PolicyTasks.Task(SnapshotPolicy.SlidingWindow, PolicyTasks.Input("a", required: 2)) with { MaxReplicas = 8 };
+        var limits = ScalingDecision.LimitsFor(task, 0, 10, 1);
+        Assert.Equal(1, ScalingDecision.MaxReplicas(ScalingDecision.IsOrderSensitive(task), limits));
+        Assert.Equal(1, ScalingDecision.DesiredReplicas(new TaskLoad(50, 0), ScalingDecision.IsOrderSensitive(task), limits));
+    }
+
+    [Fact]
+    public void ACeilingBoundsTheTasksOwnMaxAndTheLeastReplicasFollow()
+    {
+        var task = PolicyTasks.Task(SnapshotPolicy.AllNew, PolicyTasks.Input("a")) with { MaxReplicas = 50 };
+        Assert.Equal(4, ScalingDecision.LimitsFor(task, 0, 4, 1, ceiling: 4).MaxReplicas); // koalja up --slots 4
+        Assert.Equal(2, ScalingDecision.LimitsFor(task with { MaxReplicas = 2 }, 0, 4, 1, ceiling: 4).MaxReplicas);
+        var kept = ScalingDecision.LimitsFor(task with { MaxReplicas = 2 }, 5, 10, 1);
+        Assert.Equal((2, 2), (kept.MinReplicas, kept.MaxReplicas));
+        Assert.Empty(kept.Problems());
+    }
+
     [Fact]
     public void BadLimitsAreNamed()
     {
