@@ -11,14 +11,6 @@ namespace Koalja.Core.Loading;
 /// </summary>
 internal static class PipelineBinder
 {
-    /// <summary>Container fields that Koalja keeps for the cluster but does not interpret.</summary>
-    private static readonly string[] PassThroughContainerFields =
-    [
-        "ports", "envFrom", "resources", "volumeMounts", "volumeDevices", "livenessProbe", "readinessProbe",
-        "startupProbe", "lifecycle", "terminationMessagePath", "terminationMessagePolicy", "imagePullPolicy",
-        "securityContext", "stdin", "stdinOnce", "tty", "resizePolicy", "restartPolicy",
-    ];
-
     private static readonly string[] IgnoredMetadataFields =
     [
         "uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
@@ -111,7 +103,7 @@ internal static class PipelineBinder
             }),
         };
         var other = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-        foreach (var field in PassThroughContainerFields)
+        foreach (var field in ExecutorSpec.PassThroughFields)
         {
             if (r.Raw(field) is { } value)
             {

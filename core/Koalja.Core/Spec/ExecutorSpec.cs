@@ -9,6 +9,14 @@ namespace Koalja.Core.Spec;
 /// </summary>
 public sealed record ExecutorSpec
 {
+    /// <summary>The container fields Koalja keeps for the cluster without interpreting them (in <see cref="OtherFields"/>).</summary>
+    public static IReadOnlyList<string> PassThroughFields { get; } =
+    [
+        "ports", "envFrom", "resources", "volumeMounts", "volumeDevices", "livenessProbe", "readinessProbe",
+        "startupProbe", "lifecycle", "terminationMessagePath", "terminationMessagePolicy", "imagePullPolicy",
+        "securityContext", "stdin", "stdinOnce", "tty", "resizePolicy", "restartPolicy",
+    ];
+
     public string? Name { get; init; }
 
     public string? Image { get; init; }

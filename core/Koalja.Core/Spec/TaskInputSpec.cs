@@ -5,6 +5,9 @@ namespace Koalja.Core.Spec;
 /// <summary>An input of a task and how many values of it one execution takes.</summary>
 public sealed record TaskInputSpec
 {
+    /// <summary>Largest sequence length (and so buffer) an input may ask for.</summary>
+    public const long SequenceLengthLimit = 1_000_000;
+
     public string Name { get; init; } = "";
 
     public string TypeRef { get; init; } = "";

@@ -12,6 +12,9 @@ public static partial class NameRules
     /// <summary>An IANA service name's limit, which Kubernetes puts on container and service port names.</summary>
     public const int MaxPortNameLength = 15;
 
+    /// <summary>The name rule as a regular expression (also the Pipeline CRD's <c>pattern</c> for names).</summary>
+    public const string NamePatternText = "^[a-zA-Z][a-zA-Z0-9_-]*$";
+
     public const string NameRuleText = "a name starts with a letter, followed by letters, digits, '_' or '-'";
 
     public const string PipelineNameRuleText =
@@ -97,7 +100,7 @@ public static partial class NameRules
     /// <summary>An overlong name cut short for a message (the position still points at all of it).</summary>
     private static string Shorten(string name) => name.Length > MaxNameLength ? name[..ShownLength] + "…" : name;
 
-    [GeneratedRegex("^[a-zA-Z][a-zA-Z0-9_-]*$")]
+    [GeneratedRegex(NamePatternText)]
     private static partial Regex NamePattern();
 
     [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]

@@ -9,7 +9,7 @@ namespace Koalja.Core.Validation;
 internal sealed class TaskValidator(PipelineSpec spec, DiagnosticBag bag)
 {
     /// <summary>Largest sequence length (and so buffer) an input may ask for.</summary>
-    public const long MaxSequenceLengthLimit = 1_000_000;
+    public const long MaxSequenceLengthLimit = TaskInputSpec.SequenceLengthLimit;
 
     private readonly string[] _typeNames = spec.Types.Select(t => t.Name).ToArray();
 
