@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Running;
 using Koalja.Benchmarks;
 
-// `runtime` runs the end-to-end benchmark of koalja up, `functions` compares its two task hosts, `scaler` times StreamIsActive, `lineage` the lineage queries, `storage` a large round trip;
+// `runtime` runs the end-to-end benchmark of koalja up, `functions` compares its two task hosts, `scaler` times StreamIsActive, `lineage` the lineage queries, `storage` a large round trip, `operator` the operator against a real API server;
 // anything else goes to BenchmarkDotNet.
 return args switch
 {
@@ -10,6 +10,7 @@ return args switch
     ["scaler", ..] => await ScalerBenchmark.RunAsync(args[1..]),
     ["lineage", ..] => LineageBenchmark.Run(args[1..]),
     ["storage", ..] => await StorageBenchmark.RunAsync(args[1..]),
+    ["operator", ..] => await OperatorBenchmark.RunAsync(args[1..]),
     _ => Run(args),
 };
 
