@@ -50,7 +50,10 @@ internal static class ApplyCommand
             KubernetesClientConfiguration config;
             try
             {
-                config = KubernetesClientConfiguration.BuildConfigFromConfigFile(parse.GetValue(kubeconfig), parse.GetValue(context));
+                // KUBECONFIG may list several files; the first that exists is used (merging them is kubectl's, not ours)
+                var file = parse.GetValue(kubeconfig)
+                    ?? Environment.GetEnvironmentVariable("KUBECONFIG")?.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(File.Exists);
+                config = KubernetesClientConfiguration.BuildConfigFromConfigFile(file, parse.GetValue(context));
             }
             catch (Exception e) when (e is k8s.Exceptions.KubeConfigException or IOException or UnauthorizedAccessException)
             {
