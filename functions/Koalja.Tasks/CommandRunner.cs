@@ -57,9 +57,7 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
         }
         finally
         {
-            _workspaces.Return(invocation.Pipeline, invocation.Task, work,
-                invocation.Inputs.Select(i => i.Name).ToHashSet(StringComparer.Ordinal),
-                invocation.TaskSpec.Outputs.Select(o => o.Name).ToHashSet(StringComparer.Ordinal));
+            _workspaces.Return(invocation.Pipeline, invocation.Task, work, invocation.Inputs.Select(i => i.Name).ToHashSet(StringComparer.Ordinal));
         }
     }
 
@@ -82,7 +80,12 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
             {
                 var value = input.Values[i];
                 var relative = $"inputs/{input.Name}/{i}";
-                await store.MaterializeAsync(value.Sha256, Path.Combine(work, relative), cancellationToken);
+                // A new file renamed over the name: the old one may be a hard link a command made to a file elsewhere,
+                // which writing in place would change (the pool removes symbolic links; a name no command left).
+                var destination = Path.Combine(work, relative);
+                var fresh = destination + ".koalja-new";
+                await store.MaterializeAsync(value.Sha256, fresh, cancellationToken);
+                File.Move(fresh, destination, overwrite: true);
                 files.Add(new TemplateFile(relative, ArtifactUri.For(value.Sha256), value.ValueId, value.Sha256, value.Size));
             }
 
@@ -308,12 +311,17 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
         {
             var path = Path.Combine(work, "outputs", output.Name);
             var mediaType = MediaTypes.ForFormat(invocation.Spec.TypeByName(output.TypeRef)?.Format);
-            IEnumerable<string> files = File.Exists(path) && !WorkspacePool.IsStale(path) ? [path]
+            IEnumerable<string> files = File.Exists(path) ? [path]
                 : Directory.Exists(path) ? Directory.GetFiles(path).Order(StringComparer.Ordinal)
                 : [];
             var index = 0;
             foreach (var file in files)
             {
+                if (WorkspacePool.IsLink(new FileInfo(file)) || WorkspacePool.IsLink(new DirectoryInfo(path)))
+                {
+                    return ([], $"output '{output.Name}' is a symbolic link ({Path.GetRelativePath(work, file)}); an output must be a file the command wrote");
+                }
+
                 await using var stream = File.OpenRead(file);
                 var stored = await store.PutAsync(stream, cancellationToken: cancellationToken);
                 produced.Add(new ProducedValue(output.Name, index++, stored.Sha256, stored.Size, mediaType));

@@ -6,8 +6,10 @@ namespace Koalja.Tasks;
 /// Working directories for executions, reused per task. Creating and deleting a directory tree per
 /// execution made the file system (ext4) spend more CPU allocating inodes than the commands used; a
 /// reused directory keeps its skeleton (<c>inputs/&lt;input&gt;/</c>, <c>outputs/</c>) and input files,
-/// which are overwritten in place. Between executions everything the command made is removed, so an
-/// execution never sees another's files.
+/// which the next execution replaces (a new file renamed over the old name: never written in place, so never
+/// through a hard link). Between executions everything the command made is removed — outputs too — and so is every
+/// symbolic link, at any level, without following it: an execution never sees another's files, and nothing a
+/// command planted makes the server write outside the directory later.
 /// </summary>
 internal sealed class WorkspacePool(string root)
 {
@@ -27,11 +29,17 @@ internal sealed class WorkspacePool(string root)
     }
 
     /// <summary>Cleans the directory for its next execution and keeps it; on any doubt, removes it instead.</summary>
-    public void Return(string pipeline, string task, string directory, IReadOnlySet<string> keepInputs, IReadOnlySet<string> keepOutputs)
+    public void Return(string pipeline, string task, string directory, IReadOnlySet<string> keepInputs)
     {
         try
         {
-            Clean(directory, keepInputs, keepOutputs);
+            if (IsLink(new DirectoryInfo(directory)))
+            {
+                File.Delete(directory); // the command replaced its directory with a link: drop the link, never reuse it
+                return;
+            }
+
+            Clean(directory, keepInputs);
             _free.GetOrAdd($"{pipeline}/{task}", _ => []).Add(directory);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -40,51 +48,36 @@ internal sealed class WorkspacePool(string root)
         }
     }
 
-    private static void Clean(string directory, IReadOnlySet<string> keepInputs, IReadOnlySet<string> keepOutputs)
+    private static void Clean(string directory, IReadOnlySet<string> keepInputs)
     {
         foreach (var entry in new DirectoryInfo(directory).EnumerateFileSystemInfos())
         {
             switch (entry.Name)
             {
-                case "inputs" when entry is DirectoryInfo inputs:
-                    // Input files stay (the next execution overwrites them); anything else goes.
+                case "inputs" when entry is DirectoryInfo inputs && !IsLink(inputs):
+                    // Input files stay (the next execution replaces them); anything else goes.
                     foreach (var input in inputs.EnumerateFileSystemInfos())
                     {
-                        if (input is not DirectoryInfo { } dir || !keepInputs.Contains(input.Name))
+                        if (input is not DirectoryInfo { } dir || IsLink(dir) || !keepInputs.Contains(input.Name))
                         {
                             Remove(input);
                             continue;
                         }
 
-                        foreach (var file in dir.EnumerateFileSystemInfos().Where(f => f is not FileInfo || !int.TryParse(f.Name, out _)))
+                        foreach (var file in dir.EnumerateFileSystemInfos().Where(f => f is not FileInfo || IsLink(f) || !int.TryParse(f.Name, out _)))
                         {
                             Remove(file);
                         }
                     }
 
                     break;
-                case "outputs" when entry is DirectoryInfo outputs:
+                case "outputs" when entry is DirectoryInfo outputs && !IsLink(outputs):
                     foreach (var output in outputs.EnumerateFileSystemInfos())
                     {
-                        if (output is FileInfo file && keepOutputs.Contains(file.Name))
-                        {
-                            // Keep the inode, but make it plainly stale: empty, and dated at the epoch.
-                            // A command that writes the output gives it a new time; see IsStale.
-                            using (file.Open(FileMode.Truncate, FileAccess.Write))
-                            {
-                            }
-
-                            file.LastWriteTimeUtc = DateTime.UnixEpoch;
-                        }
-                        else
-                        {
-                            Remove(output); // never let an output of one execution look like the next one's
-                        }
+                        Remove(output); // never let an output of one execution look like the next one's
                     }
 
                     break;
-                case "koalja.log" when entry is FileInfo:
-                    break; // truncated by the next execution
                 default:
                     Remove(entry);
                     break;
@@ -92,12 +85,16 @@ internal sealed class WorkspacePool(string root)
         }
     }
 
-    /// <summary>An output file left from an earlier execution that this one did not write.</summary>
-    public static bool IsStale(string file) => File.GetLastWriteTimeUtc(file) == DateTime.UnixEpoch && new FileInfo(file).Length == 0;
+    /// <summary>A symbolic link (to anything, or dangling).</summary>
+    public static bool IsLink(FileSystemInfo entry) => entry.LinkTarget is not null;
 
     private static void Remove(FileSystemInfo entry)
     {
-        if (entry is DirectoryInfo directory)
+        if (IsLink(entry))
+        {
+            File.Delete(entry.FullName); // the link itself, never what it points at
+        }
+        else if (entry is DirectoryInfo directory)
         {
             directory.Delete(recursive: true);
         }

@@ -224,6 +224,53 @@ public sealed class TaskRuntimeTests : IDisposable
         Assert.Equal(0, Assert.Single(third.Outputs).Size);
     }
 
+    /// <summary>
+    /// Hostile code plants links in its working directory (kept for the task's next execution): the input file and
+    /// the output as symbolic links to files outside, the input and the log as hard links, the input directory as a link to a
+    /// directory outside. Nothing outside is ever written through them, later executions see their own inputs, and
+    /// an output that is a link is refused.
+    /// </summary>
+    [Fact]
+    public async Task LinksPlantedInAReusedWorkingDirectoryAreNeverWrittenThrough()
+    {
+        var outside = Directory.CreateDirectory(Path.Combine(_dir, "outside")).FullName;
+        var victimIn = Path.Combine(outside, "in.txt");
+        var victimOut = Path.Combine(outside, "out.txt");
+        var victimHard = Path.Combine(outside, "hard.txt");
+        var victimLog = Path.Combine(outside, "log.txt");
+        var victimDir = Directory.CreateDirectory(Path.Combine(outside, "dir")).FullName;
+        await File.WriteAllTextAsync(victimIn, "precious-in");
+        await File.WriteAllTextAsync(victimOut, "precious-out");
+        await File.WriteAllTextAsync(victimHard, "precious-hard");
+        await File.WriteAllTextAsync(victimLog, "precious-log");
+        const string input = "{{.inputs.inputFile.path}}";
+        const string output = "{{.outputs.outputFile.path}}";
+        const string copy = "cat " + input + " > " + output;
+
+        var symlinks = await RunAsync($"rm -f {input}; ln -s {victimIn} {input}; ln -s {victimOut} {output}", "x");
+        Assert.False(symlinks.Succeeded);
+        Assert.Contains("symbolic link", symlinks.Error, StringComparison.Ordinal);
+        var fresh = await RunAsync(copy, "fresh");
+        Assert.True(fresh.Succeeded, fresh.Error);
+        Assert.Equal("fresh", await ReadAsync(fresh.Outputs[0].Sha256));
+
+        var hard = await RunAsync($"rm -f {input} koalja.log; ln {victimHard} {input}; ln {victimLog} koalja.log; echo ok > {output}", "x");
+        Assert.True(hard.Succeeded, hard.Error);
+        var again = await RunAsync(copy, "again");
+        Assert.Equal("again", await ReadAsync(again.Outputs[0].Sha256));
+
+        var linkedDirectory = await RunAsync($"rm -rf inputs/inputFile; ln -s {victimDir} inputs/inputFile; echo ok > {output}", "x");
+        Assert.True(linkedDirectory.Succeeded, linkedDirectory.Error);
+        var third = await RunAsync(copy, "third");
+        Assert.Equal("third", await ReadAsync(third.Outputs[0].Sha256));
+
+        Assert.Equal("precious-in", await File.ReadAllTextAsync(victimIn));
+        Assert.Equal("precious-out", await File.ReadAllTextAsync(victimOut));
+        Assert.Equal("precious-hard", await File.ReadAllTextAsync(victimHard));
+        Assert.Equal("precious-log", await File.ReadAllTextAsync(victimLog));
+        Assert.Empty(Directory.GetFileSystemEntries(victimDir));
+    }
+
     [Fact]
     public void EnvironmentNamesAreUpperCaseWithUnderscores() =>
         Assert.Equal("KOALJA_INPUT_MY_INPUT2", CommandRunner.EnvironmentName("KOALJA_INPUT_", "my-input2"));
