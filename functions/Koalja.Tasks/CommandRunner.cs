@@ -57,7 +57,9 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
         }
         finally
         {
-            _workspaces.Return(invocation.Pipeline, invocation.Task, work, invocation.Inputs.Select(i => i.Name).ToHashSet(StringComparer.Ordinal));
+            _workspaces.Return(invocation.Pipeline, invocation.Task, work,
+                invocation.Inputs.Select(i => i.Name).ToHashSet(StringComparer.Ordinal),
+                invocation.TaskSpec.Outputs.Select(o => o.Name).ToHashSet(StringComparer.Ordinal));
         }
     }
 
@@ -80,12 +82,8 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
             {
                 var value = input.Values[i];
                 var relative = $"inputs/{input.Name}/{i}";
-                // A new file renamed over the name: the old one may be a hard link a command made to a file elsewhere,
-                // which writing in place would change (the pool removes symbolic links; a name no command left).
-                var destination = Path.Combine(work, relative);
-                var fresh = destination + ".koalja-new";
-                await store.MaterializeAsync(value.Sha256, fresh, cancellationToken);
-                File.Move(fresh, destination, overwrite: true);
+                // Written in place: the pool keeps only plain files with one name (no symbolic or hard links).
+                await store.MaterializeAsync(value.Sha256, Path.Combine(work, relative), cancellationToken);
                 files.Add(new TemplateFile(relative, ArtifactUri.For(value.Sha256), value.ValueId, value.Sha256, value.Size));
             }
 
@@ -311,7 +309,7 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
         {
             var path = Path.Combine(work, "outputs", output.Name);
             var mediaType = MediaTypes.ForFormat(invocation.Spec.TypeByName(output.TypeRef)?.Format);
-            IEnumerable<string> files = File.Exists(path) ? [path]
+            IEnumerable<string> files = File.Exists(path) && !WorkspacePool.IsStale(path) ? [path]
                 : Directory.Exists(path) ? Directory.GetFiles(path).Order(StringComparer.Ordinal)
                 : [];
             var index = 0;

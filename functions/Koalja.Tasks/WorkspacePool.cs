@@ -5,11 +5,12 @@ namespace Koalja.Tasks;
 /// <summary>
 /// Working directories for executions, reused per task. Creating and deleting a directory tree per
 /// execution made the file system (ext4) spend more CPU allocating inodes than the commands used; a
-/// reused directory keeps its skeleton (<c>inputs/&lt;input&gt;/</c>, <c>outputs/</c>) and input files,
-/// which the next execution replaces (a new file renamed over the old name: never written in place, so never
-/// through a hard link). Between executions everything the command made is removed — outputs too — and so is every
-/// symbolic link, at any level, without following it: an execution never sees another's files, and nothing a
-/// command planted makes the server write outside the directory later.
+/// reused directory keeps its skeleton (<c>inputs/&lt;input&gt;/</c>, <c>outputs/</c>), its input files, its
+/// declared output files (emptied and dated at the epoch) and its log, which the next execution overwrites in place —
+/// only while each is a plain file with one name. Between executions everything else the command made is removed,
+/// and so is every symbolic link (at any level,
+/// without following it) and every file that has become a hard link: an execution never sees another's files, and
+/// nothing a command planted makes the server write outside the directory later.
 /// </summary>
 internal sealed class WorkspacePool(string root)
 {
@@ -29,7 +30,7 @@ internal sealed class WorkspacePool(string root)
     }
 
     /// <summary>Cleans the directory for its next execution and keeps it; on any doubt, removes it instead.</summary>
-    public void Return(string pipeline, string task, string directory, IReadOnlySet<string> keepInputs)
+    public void Return(string pipeline, string task, string directory, IReadOnlySet<string> keepInputs, IReadOnlySet<string> keepOutputs)
     {
         try
         {
@@ -39,7 +40,7 @@ internal sealed class WorkspacePool(string root)
                 return;
             }
 
-            Clean(directory, keepInputs);
+            Clean(directory, keepInputs, keepOutputs);
             _free.GetOrAdd($"{pipeline}/{task}", _ => []).Add(directory);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -48,7 +49,7 @@ internal sealed class WorkspacePool(string root)
         }
     }
 
-    private static void Clean(string directory, IReadOnlySet<string> keepInputs)
+    private static void Clean(string directory, IReadOnlySet<string> keepInputs, IReadOnlySet<string> keepOutputs)
     {
         foreach (var entry in new DirectoryInfo(directory).EnumerateFileSystemInfos())
         {
@@ -64,7 +65,7 @@ internal sealed class WorkspacePool(string root)
                             continue;
                         }
 
-                        foreach (var file in dir.EnumerateFileSystemInfos().Where(f => f is not FileInfo || IsLink(f) || !int.TryParse(f.Name, out _)))
+                        foreach (var file in dir.EnumerateFileSystemInfos().Where(f => !int.TryParse(f.Name, out _) || !FileLinks.IsSoleName(f)))
                         {
                             Remove(file);
                         }
@@ -74,16 +75,34 @@ internal sealed class WorkspacePool(string root)
                 case "outputs" when entry is DirectoryInfo outputs && !IsLink(outputs):
                     foreach (var output in outputs.EnumerateFileSystemInfos())
                     {
-                        Remove(output); // never let an output of one execution look like the next one's
+                        if (output is FileInfo file && keepOutputs.Contains(file.Name) && FileLinks.IsSoleName(file))
+                        {
+                            // Keep the inode, but make it plainly stale: empty, and dated at the epoch.
+                            // A command that writes the output gives it a new time; see IsStale.
+                            using (file.Open(FileMode.Truncate, FileAccess.Write))
+                            {
+                            }
+
+                            file.LastWriteTimeUtc = DateTime.UnixEpoch;
+                        }
+                        else
+                        {
+                            Remove(output); // never let an output of one execution look like the next one's
+                        }
                     }
 
                     break;
+                case "koalja.log" when FileLinks.IsSoleName(entry):
+                    break; // truncated by the next execution
                 default:
                     Remove(entry);
                     break;
             }
         }
     }
+
+    /// <summary>An output file left from an earlier execution that this one did not write.</summary>
+    public static bool IsStale(string file) => File.GetLastWriteTimeUtc(file) == DateTime.UnixEpoch && new FileInfo(file).Length == 0;
 
     /// <summary>A symbolic link (to anything, or dangling).</summary>
     public static bool IsLink(FileSystemInfo entry) => entry.LinkTarget is not null;

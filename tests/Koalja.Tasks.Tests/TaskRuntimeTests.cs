@@ -272,6 +272,22 @@ public sealed class TaskRuntimeTests : IDisposable
     }
 
     [Fact]
+    public async Task AFileWithASecondNameIsToldApart()
+    {
+        var file = Path.Combine(_dir, "one-name");
+        await File.WriteAllTextAsync(file, "x");
+        Assert.Equal(1u, FileLinks.Count(file));
+        Assert.True(FileLinks.IsSoleName(new FileInfo(file)));
+
+        using var ln = System.Diagnostics.Process.Start("ln", [file, Path.Combine(_dir, "second-name")])!;
+        await ln.WaitForExitAsync();
+        Assert.Equal(2u, FileLinks.Count(file));
+        Assert.False(FileLinks.IsSoleName(new FileInfo(file)));
+        File.CreateSymbolicLink(Path.Combine(_dir, "symbolic"), file);
+        Assert.False(FileLinks.IsSoleName(new FileInfo(Path.Combine(_dir, "symbolic"))));
+    }
+
+    [Fact]
     public void EnvironmentNamesAreUpperCaseWithUnderscores() =>
         Assert.Equal("KOALJA_INPUT_MY_INPUT2", CommandRunner.EnvironmentName("KOALJA_INPUT_", "my-input2"));
 
