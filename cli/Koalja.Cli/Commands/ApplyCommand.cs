@@ -27,11 +27,11 @@ internal static class ApplyCommand
         var kubeconfig = new Option<string?>("--kubeconfig") { Description = "A kubeconfig file (default: KUBECONFIG, else ~/.kube/config)" };
         var context = new Option<string?>("--context") { Description = "The kubeconfig context (default: its current one)" };
         var ns = new Option<string?>("--namespace", "-n") { Description = "The namespace (default: the pipeline's own, else the context's, else default)" };
-        var wait = new Option<bool>("--no-wait") { Description = "Submit and return, without waiting for Ready" };
+        var noWait = new Option<bool>("--no-wait") { Description = "Submit and return, without waiting for Ready" };
         var timeout = new Option<double>("--timeout") { Description = "Seconds to wait for Ready", DefaultValueFactory = _ => 300.0 };
         var command = new Command("apply", "Submit pipelines to Kubernetes and wait until the operator has them running")
         {
-            files, kubeconfig, context, ns, wait, timeout,
+            files, kubeconfig, context, ns, noWait, timeout,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -74,7 +74,7 @@ internal static class ApplyCommand
                         Pipeline.Group, Pipeline.Version, target, "pipelines", pipeline.Name, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken);
                     var generation = applied.GetProperty("metadata").GetProperty("generation").GetInt64();
                     stdout.WriteLine($"pipeline {target}/{pipeline.Name} applied (generation {generation})");
-                    if (!parse.GetValue(wait))
+                    if (!parse.GetValue(noWait))
                     {
                         failed |= !await WaitAsync(kube, target, pipeline.Name, generation, deadline, stdout, stderr, cancellationToken);
                     }
