@@ -24,6 +24,27 @@ public sealed class RegistryAndHostingTests : IDisposable
         Assert.Equal(["linecount", "linecount-mergeinto"], pipelines.EnumerateArray().Select(p => p.GetProperty("name").GetString()).Order());
     }
 
+    /// <summary>Issue 19, defect 9: the registry and blobs were readable by every local user (0644 files in a 0755 directory).</summary>
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task TheDataDirectoryIsItsOwnersOnly()
+    {
+        var fresh = Path.Combine(_dir, "fresh");
+        await using (var server = await LocalServer.StartAsync(new LocalServerOptions { DataDirectory = fresh }, [KoaljaTestServer.Example("linecount")]))
+        {
+            Assert.Equal(DataDirectory.Mode, File.GetUnixFileMode(fresh));
+            Assert.True(File.Exists(Path.Combine(fresh, "registry.db")));
+        }
+
+        var older = Directory.CreateDirectory(Path.Combine(_dir, "older")).FullName;
+        File.SetUnixFileMode(older, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead
+            | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        using (new DataDirectory(older))
+        {
+            Assert.Equal(DataDirectory.Mode, File.GetUnixFileMode(older));
+        }
+    }
+
     [Fact]
     public async Task ASecondServerOnTheSameDataDirectoryIsRefused()
     {

@@ -12,10 +12,31 @@ public sealed class DataDirectory : IDisposable
 {
     private FileStream? _lock;
 
+    /// <summary>The data directory's mode: its owner's only. Everything in it (the registry, stored values, keys, code) is then out of other local users' reach, whatever each file's own mode.</summary>
+    public const UnixFileMode Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
     public DataDirectory(string path)
     {
         Root = Path.GetFullPath(path);
-        Directory.CreateDirectory(Root);
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(Root);
+            return;
+        }
+
+        Directory.CreateDirectory(Root, Mode);
+        try
+        {
+            // An existing directory (from an older version, or made by hand) is closed too, when it is ours to change.
+            if ((File.GetUnixFileMode(Root) & ~Mode) != 0)
+            {
+                File.SetUnixFileMode(Root, Mode);
+            }
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // not its owner (a volume's root owned by another user): its owner decides
+        }
     }
 
     public string Root { get; }
