@@ -29,4 +29,18 @@ public sealed class ContentSafetyTests
             (string.Join(",", content.Headers.GetValues("X-Content-Type-Options")), string.Join(",", content.Headers.GetValues("Content-Security-Policy"))));
         Assert.Equal(attachment ? "attachment" : null, content.Content.Headers.ContentDisposition?.DispositionType);
     }
+
+    /// <summary>Issue 19, defect 9: a 4,000-character id was echoed in full in the 404's title.</summary>
+    [Fact]
+    public async Task ALongIdIsNamedNotEchoedWhole()
+    {
+        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Example("linecount"));
+        var id = new string('a', 4000);
+
+        using var answer = await server.Http.GetAsync($"api/values/{id}");
+
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, answer.StatusCode);
+        var title = JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.GetProperty("title").GetString()!;
+        Assert.Equal($"No value '{new string('a', 80)}…'", title);
+    }
 }
