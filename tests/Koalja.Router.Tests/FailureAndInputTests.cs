@@ -114,6 +114,34 @@ public sealed class FailureAndInputTests : IDisposable
         Assert.Equal(2, (await server.ValuesAsync("flaky", "work")).Count);
     }
 
+    /// <summary>
+    /// Issue 19, defect 9: a repeated multipart drop answered 201 (the API says 200 for a retry), and a raw drop with key
+    /// <c>K#0</c> was taken for part 0 of a multipart drop with key <c>K</c>.
+    /// </summary>
+    [Fact]
+    public async Task AMultipartRetryAnswers200AndItsPartsKeysCannotBeForged()
+    {
+        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Load(Pipeline("cat {{.inputs.in.path}} > {{.outputs.out.path}}")));
+        async Task<(HttpStatusCode Status, List<string> Ids)> Multipart()
+        {
+            using var form = new MultipartFormDataContent { { new StringContent("one"), "file", "one.txt" }, { new StringContent("two"), "file", "two.txt" } };
+            using var request = new HttpRequestMessage(HttpMethod.Post, "pipelines/flaky/drop") { Content = form };
+            request.Headers.Add("Idempotency-Key", "K");
+            using var response = await server.Http.SendAsync(request);
+            var ids = (await response.Content.ReadFromJsonAsync<JsonElement>()).EnumerateArray().Select(v => v.GetProperty("id").GetString()!).ToList();
+            return (response.StatusCode, ids);
+        }
+
+        var first = await Multipart();
+        var retry = await Multipart();
+        Assert.Equal(HttpStatusCode.Created, first.Status);
+        Assert.Equal(HttpStatusCode.OK, retry.Status);
+        Assert.Equal(first.Ids, retry.Ids);
+
+        var raw = await server.DropAsync("flaky", "drop", "three", key: "K#0");
+        Assert.DoesNotContain(raw.GetProperty("id").GetString(), first.Ids);
+    }
+
     [Fact]
     public async Task AnUploadOverTheLimitIsStreamedThenRefusedWith413AndLeavesNothing()
     {

@@ -68,6 +68,7 @@ internal static class DropEndpoint
                 }
 
                 var created = new List<ValueDto>();
+                var anyNew = false;
                 var reader = new MultipartReader(boundary, http.Request.Body) { BodyLengthLimit = options.MaxDropBytes };
                 var index = 0;
                 while (await reader.ReadNextSectionAsync(http.RequestAborted) is { } section)
@@ -80,14 +81,17 @@ internal static class DropEndpoint
                     var name = SafeName(HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value);
                     var artifact = await store.PutAsync(section.Body, options.MaxDropBytes, http.RequestAborted);
                     var mediaType = string.IsNullOrEmpty(section.ContentType) || section.ContentType == "application/octet-stream" ? defaultType : section.ContentType;
-                    var (value, _) = await router.IngestAsync(p, task, output.Name, artifact, mediaType, name, key.Length > 0 ? $"{key}#{index}" : null);
+                    // A part's key: the request's key and the part's index, joined by a control character, which no key
+                    // sent may hold (so a raw drop cannot name a multipart drop's part).
+                    var (value, partIsNew) = await router.IngestAsync(p, task, output.Name, artifact, mediaType, name, key.Length > 0 ? $"{key}\u001f{index}" : null);
+                    anyNew |= partIsNew;
                     created.Add(ValueDto.From(value));
                     index++;
                 }
 
                 return created.Count == 0
                     ? Problems.BadRequest("No file in the request", "A multipart drop needs at least one part with a filename.")
-                    : Results.Json(created, ApiJsonContext.Default.ListValueDto, statusCode: StatusCodes.Status201Created);
+                    : Results.Json(created, ApiJsonContext.Default.ListValueDto, statusCode: anyNew ? StatusCodes.Status201Created : StatusCodes.Status200OK);
             }
 
             var stored = await store.PutAsync(http.Request.Body, options.MaxDropBytes, http.RequestAborted);
