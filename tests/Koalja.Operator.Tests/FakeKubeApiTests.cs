@@ -566,7 +566,7 @@ public sealed class FakeKubeApiTests : IAsyncLifetime, IDisposable
         var runA = Run(a, stopA.Token);
         await aLeads.Task.WaitAsync(Token);
         var runB = Run(b, stopB.Token);
-        await Task.Delay(TimeSpan.FromSeconds(1.3), Token); // longer than the lease: it is renewed
+        await Task.Delay(TimeSpan.FromSeconds(3.5), Token); // longer than the lease: it is renewed (a lease of 3 s: a loaded CI machine renews late)
         Assert.False(bLeads.Task.IsCompleted);
         Assert.True(a.IsLeader());
         Assert.Equal("a", b.GetLeader());
@@ -607,9 +607,9 @@ public sealed class FakeKubeApiTests : IAsyncLifetime, IDisposable
 
     private static LeaderElectionConfig Election(IKubernetes client, string identity) => new(new LeaseLock(client, Ns, "koalja-operator", identity))
     {
-        LeaseDuration = TimeSpan.FromSeconds(1),
-        RenewDeadline = TimeSpan.FromMilliseconds(700),
-        RetryPeriod = TimeSpan.FromMilliseconds(100),
+        LeaseDuration = TimeSpan.FromSeconds(3),
+        RenewDeadline = TimeSpan.FromSeconds(2),
+        RetryPeriod = TimeSpan.FromMilliseconds(200),
     };
 
     private static V1ConfigMap ConfigMap(string name, params (string Key, string Value)[] labels) => new()

@@ -247,8 +247,8 @@ public abstract class ControllerSuite(ClusterBackend backend)
         var ns = await Backend.NamespaceAsync();
         var options = RunningOperator.Options(ns) with
         {
-            LeaseDuration = TimeSpan.FromSeconds(2),
-            RenewDeadline = TimeSpan.FromSeconds(1.5),
+            LeaseDuration = TimeSpan.FromSeconds(4), // long enough for a loaded CI machine to renew in time
+            RenewDeadline = TimeSpan.FromSeconds(3),
             RetryPeriod = TimeSpan.FromMilliseconds(200),
         };
         await using var first = RunningOperator.Host(Kube, options with { Identity = "first" });
