@@ -57,7 +57,7 @@ internal static class OperatorBenchmark
                 watch.Restart();
                 foreach (var obj in PipelineManifests.Build(pipeline, new ManifestTarget(direct, $"linecount.{direct}.example.com"), options.Settings))
                 {
-                    await ApplyDirectAsync(kube, obj);
+                    await ServerSideApply.ApplyAsync(kube, obj); // as the operator applies it, with nothing around it
                 }
 
                 if (i >= 2)
@@ -102,7 +102,7 @@ internal static class OperatorBenchmark
                 foreach (var obj in PipelineManifests.Build(pipeline with { Metadata = pipeline.Metadata with { Name = $"p{i:D3}" } },
                     new ManifestTarget("many-direct", $"p{i:D3}.many-direct.example.com"), options.Settings))
                 {
-                    await ApplyDirectAsync(kube, obj);
+                    await ServerSideApply.ApplyAsync(kube, obj); // as the operator applies it, with nothing around it
                 }
             }
 
@@ -167,25 +167,14 @@ internal static class OperatorBenchmark
     private static Task<JsonElement> ApplyPipelineAsync(Kubernetes kube, Pipeline pipeline, string ns, string name) =>
         kube.CustomObjects.PatchNamespacedCustomObjectAsync<JsonElement>(
             new V1Patch(PipelineManifests.Resource(pipeline with { Metadata = pipeline.Metadata with { Name = name } }, ns).ToJsonString(), V1Patch.PatchType.ApplyPatch),
-            Pipeline.Group, Pipeline.Version, ns, "pipelines", name, fieldManager: "koalja-bench", force: true);
-
-    private static Task ApplyDirectAsync(Kubernetes kube, IKubernetesObject<V1ObjectMeta> obj) => obj switch
-    {
-        V1ConfigMap c => kube.CoreV1.PatchNamespacedConfigMapAsync(new V1Patch(c, V1Patch.PatchType.ApplyPatch), c.Name(), c.Namespace(), fieldManager: "koalja-bench", force: true),
-        V1PersistentVolumeClaim c => kube.CoreV1.PatchNamespacedPersistentVolumeClaimAsync(new V1Patch(c, V1Patch.PatchType.ApplyPatch), c.Name(), c.Namespace(), fieldManager: "koalja-bench", force: true),
-        V1Service s => kube.CoreV1.PatchNamespacedServiceAsync(new V1Patch(s, V1Patch.PatchType.ApplyPatch), s.Name(), s.Namespace(), fieldManager: "koalja-bench", force: true),
-        V1Deployment d => kube.AppsV1.PatchNamespacedDeploymentAsync(new V1Patch(d, V1Patch.PatchType.ApplyPatch), d.Name(), d.Namespace(), fieldManager: "koalja-bench", force: true),
-        ScaledObject s => kube.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch(s, V1Patch.PatchType.ApplyPatch), ScaledObject.Group, ScaledObject.Version, s.Namespace(), "scaledobjects", s.Name(), fieldManager: "koalja-bench", force: true),
-        HttpProxy h => kube.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch(h, V1Patch.PatchType.ApplyPatch), HttpProxy.Group, HttpProxy.Version, h.Namespace(), "httpproxies", h.Name(), fieldManager: "koalja-bench", force: true),
-        _ => throw new InvalidOperationException($"unexpected {obj.Kind}"),
-    };
+            Pipeline.Group, Pipeline.Version, ns, PipelineCrd.Plural, name, fieldManager: "koalja-bench", force: true);
 
     private static async Task<JsonNode?> GetAsync(Kubernetes kube, string ns, string name) =>
-        JsonNode.Parse((await kube.CustomObjects.GetNamespacedCustomObjectAsync<JsonElement>(Pipeline.Group, Pipeline.Version, ns, "pipelines", name)).GetRawText());
+        JsonNode.Parse((await kube.CustomObjects.GetNamespacedCustomObjectAsync<JsonElement>(Pipeline.Group, Pipeline.Version, ns, PipelineCrd.Plural, name)).GetRawText());
 
     private static async Task<int> CountReportedAsync(Kubernetes kube, string ns)
     {
-        var list = JsonNode.Parse((await kube.CustomObjects.ListNamespacedCustomObjectAsync<JsonElement>(Pipeline.Group, Pipeline.Version, ns, "pipelines")).GetRawText())!;
+        var list = JsonNode.Parse((await kube.CustomObjects.ListNamespacedCustomObjectAsync<JsonElement>(Pipeline.Group, Pipeline.Version, ns, PipelineCrd.Plural)).GetRawText())!;
         return list["items"]!.AsArray().Count(Reported);
     }
 

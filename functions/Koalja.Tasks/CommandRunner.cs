@@ -313,9 +313,10 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
                 : Directory.Exists(path) ? Directory.GetFiles(path).Order(StringComparer.Ordinal)
                 : [];
             var index = 0;
+            var linkedDirectory = WorkspacePool.IsLink(new DirectoryInfo(path));
             foreach (var file in files)
             {
-                if (WorkspacePool.IsLink(new FileInfo(file)) || WorkspacePool.IsLink(new DirectoryInfo(path)))
+                if (linkedDirectory || WorkspacePool.IsLink(new FileInfo(file)))
                 {
                     return ([], $"output '{output.Name}' is a symbolic link ({Path.GetRelativePath(work, file)}); an output must be a file the command wrote");
                 }

@@ -33,7 +33,7 @@ public sealed class InstallManifestsTests
         foreach (var kind in ChildKinds.All)
         {
             var group = kind.ApiVersion.Contains('/', StringComparison.Ordinal) ? kind.ApiVersion[..kind.ApiVersion.IndexOf('/', StringComparison.Ordinal)] : "";
-            var rule = Assert.Single(role.Rules, r => r.ApiGroups.Contains(group) && r.Resources.Contains(OperatorInstall.Plural(kind)));
+            var rule = Assert.Single(role.Rules, r => r.ApiGroups.Contains(group) && r.Resources.Contains(kind.Plural));
             Assert.Superset(new HashSet<string>(StringComparer.Ordinal) { "get", "list", "watch", "patch", "delete" }, rule.Verbs.ToHashSet(StringComparer.Ordinal));
         }
 

@@ -8,7 +8,6 @@ using k8s.Models;
 using Koalja.Core.Diagnostics;
 using Koalja.Core.Loading;
 using Koalja.Core.Spec;
-using Koalja.Operator.Controller;
 using Koalja.Testing;
 using YamlDotNet.RepresentationModel;
 
@@ -66,7 +65,7 @@ public sealed partial class PipelineCrdTests
         var crd = PipelineCrd.Build();
         Assert.Equal(("apiextensions.k8s.io/v1", "CustomResourceDefinition", "pipelines.koalja.aljabr.io"), (crd.ApiVersion, crd.Kind, crd.Metadata.Name));
         Assert.Equal((Pipeline.Group, "Namespaced"), (crd.Spec.Group, crd.Spec.Scope));
-        Assert.Equal((Pipeline.KindValue, PipelineReconciler.Plural, "pipeline"), (crd.Spec.Names.Kind, crd.Spec.Names.Plural, crd.Spec.Names.Singular));
+        Assert.Equal((Pipeline.KindValue, PipelineCrd.Plural, "pipeline"), (crd.Spec.Names.Kind, crd.Spec.Names.Plural, crd.Spec.Names.Singular));
         Assert.Equal(["kpl"], crd.Spec.Names.ShortNames);
         var version = Assert.Single(crd.Spec.Versions);
         Assert.Equal((Pipeline.Version, true, true), (version.Name, version.Served, version.Storage));

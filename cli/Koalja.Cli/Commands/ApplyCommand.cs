@@ -71,7 +71,7 @@ internal static class ApplyCommand
                 {
                     var applied = await kube.CustomObjects.PatchNamespacedCustomObjectAsync<JsonElement>(
                         new V1Patch(PipelineManifests.Resource(pipeline, target).ToJsonString(), V1Patch.PatchType.ApplyPatch),
-                        Pipeline.Group, Pipeline.Version, target, "pipelines", pipeline.Name, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken);
+                        Pipeline.Group, Pipeline.Version, target, PipelineCrd.Plural, pipeline.Name, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken);
                     var generation = applied.GetProperty("metadata").GetProperty("generation").GetInt64();
                     stdout.WriteLine($"pipeline {target}/{pipeline.Name} applied (generation {generation})");
                     if (!parse.GetValue(noWait))
@@ -108,7 +108,7 @@ internal static class ApplyCommand
         {
             while (true)
             {
-                var resource = JsonNode.Parse((await kube.CustomObjects.GetNamespacedCustomObjectAsync<JsonElement>(Pipeline.Group, Pipeline.Version, ns, "pipelines", name,
+                var resource = JsonNode.Parse((await kube.CustomObjects.GetNamespacedCustomObjectAsync<JsonElement>(Pipeline.Group, Pipeline.Version, ns, PipelineCrd.Plural, name,
                     cancellationToken: limit.Token)).GetRawText())!;
                 var status = resource["status"];
                 var observed = status?["observedGeneration"]?.GetValue<long>() ?? 0;

@@ -6,13 +6,15 @@ namespace Koalja.Operator.Controller;
 
 /// <summary>
 /// A kind of object the operator makes for a pipeline, and how to apply, list and delete it through the API server:
-/// server-side apply (field manager <see cref="ChildKinds.FieldManager"/>, forced: the operator owns these fields),
+/// server-side apply (field manager <see cref="ChildKinds.FieldManager"/>, forced: the operator owns these fields;
+/// it answers the object as applied),
 /// a list by label selector, and deletion in the background (dependents go by garbage collection).
 /// </summary>
 internal sealed record ChildKind(
     string Kind,
     string ApiVersion,
-    Func<IKubernetes, IKubernetesObject<V1ObjectMeta>, CancellationToken, Task> Apply,
+    string Plural,
+    Func<IKubernetes, IKubernetesObject<V1ObjectMeta>, CancellationToken, Task<object>> Apply,
     Func<IKubernetes, string, string, CancellationToken, Task<IReadOnlyList<V1ObjectMeta>>> List,
     Func<IKubernetes, string, string, CancellationToken, Task> Delete)
 {
@@ -25,30 +27,30 @@ internal static class ChildKinds
     public const string FieldManager = "koalja-operator";
     private const string Background = "Background";
 
-    public static readonly ChildKind ConfigMap = new("ConfigMap", "v1",
-        (k, o, ct) => k.CoreV1.PatchNamespacedConfigMapAsync(Apply(o), o.Name(), o.Namespace(), fieldManager: FieldManager, force: true, cancellationToken: ct),
+    public static readonly ChildKind ConfigMap = new("ConfigMap", "v1", "configmaps",
+        async (k, o, ct) => await k.CoreV1.PatchNamespacedConfigMapAsync(Apply(o), o.Name(), o.Namespace(), fieldManager: FieldManager, force: true, cancellationToken: ct).ConfigureAwait(false),
         async (k, ns, selector, ct) => (await k.CoreV1.ListNamespacedConfigMapAsync(ns, labelSelector: selector, cancellationToken: ct).ConfigureAwait(false)).Items.Select(i => i.Metadata).ToList(),
         (k, ns, name, ct) => k.CoreV1.DeleteNamespacedConfigMapAsync(name, ns, propagationPolicy: Background, cancellationToken: ct));
 
-    public static readonly ChildKind PersistentVolumeClaim = new("PersistentVolumeClaim", "v1",
-        (k, o, ct) => k.CoreV1.PatchNamespacedPersistentVolumeClaimAsync(Apply(o), o.Name(), o.Namespace(), fieldManager: FieldManager, force: true, cancellationToken: ct),
+    public static readonly ChildKind PersistentVolumeClaim = new("PersistentVolumeClaim", "v1", "persistentvolumeclaims",
+        async (k, o, ct) => await k.CoreV1.PatchNamespacedPersistentVolumeClaimAsync(Apply(o), o.Name(), o.Namespace(), fieldManager: FieldManager, force: true, cancellationToken: ct).ConfigureAwait(false),
         async (k, ns, selector, ct) => (await k.CoreV1.ListNamespacedPersistentVolumeClaimAsync(ns, labelSelector: selector, cancellationToken: ct).ConfigureAwait(false)).Items.Select(i => i.Metadata).ToList(),
         (k, ns, name, ct) => k.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync(name, ns, propagationPolicy: Background, cancellationToken: ct))
     { TeardownOrder = 3 };
 
-    public static readonly ChildKind Service = new("Service", "v1",
-        (k, o, ct) => k.CoreV1.PatchNamespacedServiceAsync(Apply(o), o.Name(), o.Namespace(), fieldManager: FieldManager, force: true, cancellationToken: ct),
+    public static readonly ChildKind Service = new("Service", "v1", "services",
+        async (k, o, ct) => await k.CoreV1.PatchNamespacedServiceAsync(Apply(o), o.Name(), o.Namespace(), fieldManager: FieldManager, force: true, cancellationToken: ct).ConfigureAwait(false),
         async (k, ns, selector, ct) => (await k.CoreV1.ListNamespacedServiceAsync(ns, labelSelector: selector, cancellationToken: ct).ConfigureAwait(false)).Items.Select(i => i.Metadata).ToList(),
         DeleteServiceAsync);
 
-    public static readonly ChildKind Deployment = new("Deployment", "apps/v1",
-        (k, o, ct) => k.AppsV1.PatchNamespacedDeploymentAsync(Apply(o), o.Name(), o.Namespace(), fieldManager: FieldManager, force: true, cancellationToken: ct),
+    public static readonly ChildKind Deployment = new("Deployment", "apps/v1", "deployments",
+        async (k, o, ct) => await k.AppsV1.PatchNamespacedDeploymentAsync(Apply(o), o.Name(), o.Namespace(), fieldManager: FieldManager, force: true, cancellationToken: ct).ConfigureAwait(false),
         async (k, ns, selector, ct) => (await k.AppsV1.ListNamespacedDeploymentAsync(ns, labelSelector: selector, cancellationToken: ct).ConfigureAwait(false)).Items.Select(i => i.Metadata).ToList(),
         (k, ns, name, ct) => k.AppsV1.DeleteNamespacedDeploymentAsync(name, ns, propagationPolicy: Background, cancellationToken: ct))
     { TeardownOrder = 2 };
 
-    public static readonly ChildKind Ingress = new("Ingress", "networking.k8s.io/v1",
-        (k, o, ct) => k.NetworkingV1.PatchNamespacedIngressAsync(Apply(o), o.Name(), o.Namespace(), fieldManager: FieldManager, force: true, cancellationToken: ct),
+    public static readonly ChildKind Ingress = new("Ingress", "networking.k8s.io/v1", "ingresses",
+        async (k, o, ct) => await k.NetworkingV1.PatchNamespacedIngressAsync(Apply(o), o.Name(), o.Namespace(), fieldManager: FieldManager, force: true, cancellationToken: ct).ConfigureAwait(false),
         async (k, ns, selector, ct) => (await k.NetworkingV1.ListNamespacedIngressAsync(ns, labelSelector: selector, cancellationToken: ct).ConfigureAwait(false)).Items.Select(i => i.Metadata).ToList(),
         (k, ns, name, ct) => k.NetworkingV1.DeleteNamespacedIngressAsync(name, ns, propagationPolicy: Background, cancellationToken: ct))
     { TeardownOrder = 0 };
@@ -67,7 +69,7 @@ internal static class ChildKinds
         ?? throw new InvalidOperationException($"The operator does not apply {obj.ApiVersion} {obj.Kind}.");
 
     private static ChildKind Custom(string kind, string group, string version, string plural, int teardownOrder) =>
-        new(kind, $"{group}/{version}",
+        new(kind, $"{group}/{version}", plural,
             (k, o, ct) => k.CustomObjects.PatchNamespacedCustomObjectAsync(Apply(o), group, version, o.Namespace(), plural, o.Name(), fieldManager: FieldManager, force: true, cancellationToken: ct),
             async (k, ns, selector, ct) =>
             {

@@ -22,14 +22,14 @@ public static class OperatorInstall
         var labels = new Dictionary<string, string> { ["app.kubernetes.io/part-of"] = "koalja", ["app.kubernetes.io/component"] = "operator" };
         var rules = new List<V1PolicyRule>
         {
-            Rule(Pipeline.Group, [PipelineReconciler.Plural], ["get", "list", "watch", "update", "patch"]),
-            Rule(Pipeline.Group, [PipelineReconciler.Plural + "/status"], ["get", "update", "patch"]),
+            Rule(Pipeline.Group, [PipelineCrd.Plural], ["get", "list", "watch", "update", "patch"]),
+            Rule(Pipeline.Group, [PipelineCrd.Plural + "/status"], ["get", "update", "patch"]),
             // Owner references with blockOwnerDeletion need update on the owner's finalizers subresource.
-            Rule(Pipeline.Group, [PipelineReconciler.Plural + "/finalizers"], ["update"]),
+            Rule(Pipeline.Group, [PipelineCrd.Plural + "/finalizers"], ["update"]),
         };
         foreach (var group in ChildKinds.All.GroupBy(k => Group(k.ApiVersion)).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            rules.Add(Rule(group.Key, [.. group.Select(Plural).Order(StringComparer.Ordinal)], ChildVerbs));
+            rules.Add(Rule(group.Key, [.. group.Select(k => k.Plural).Order(StringComparer.Ordinal)], ChildVerbs));
         }
 
         // Reading the Pipeline CRD is not needed; the namespaces' ConfigMaps are read (covered above) and watched cluster-wide.
@@ -73,15 +73,6 @@ public static class OperatorInstall
             },
         ];
     }
-
-    /// <summary>The plural resource name of a child kind, as RBAC names it.</summary>
-    internal static string Plural(ChildKind kind) => kind.Kind switch
-    {
-        "HTTPProxy" => "httpproxies",
-        "Ingress" => "ingresses",
-        "PersistentVolumeClaim" => "persistentvolumeclaims",
-        _ => kind.Kind.ToLowerInvariant() + "s",
-    };
 
     private static string Group(string apiVersion) => apiVersion.Contains('/', StringComparison.Ordinal) ? apiVersion[..apiVersion.IndexOf('/', StringComparison.Ordinal)] : "";
 

@@ -170,16 +170,16 @@ public sealed class PipelineController
             async ct =>
             {
                 var list = ns is null
-                    ? await _kube.CustomObjects.ListClusterCustomObjectAsync<MetaList>(Pipeline.Group, Pipeline.Version, PipelineReconciler.Plural, cancellationToken: ct).ConfigureAwait(false)
-                    : await _kube.CustomObjects.ListNamespacedCustomObjectAsync<MetaList>(Pipeline.Group, Pipeline.Version, ns, PipelineReconciler.Plural, cancellationToken: ct).ConfigureAwait(false);
+                    ? await _kube.CustomObjects.ListClusterCustomObjectAsync<MetaList>(Pipeline.Group, Pipeline.Version, PipelineCrd.Plural, cancellationToken: ct).ConfigureAwait(false)
+                    : await _kube.CustomObjects.ListNamespacedCustomObjectAsync<MetaList>(Pipeline.Group, Pipeline.Version, ns, PipelineCrd.Plural, cancellationToken: ct).ConfigureAwait(false);
                 return (list.Items.Select(i => i.Metadata).ToList(), list.Metadata.ResourceVersion);
             },
             (version, onError, ct) =>
             {
                 var response = ns is null
-                    ? _kube.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync<MetaList>(Pipeline.Group, Pipeline.Version, PipelineReconciler.Plural,
+                    ? _kube.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync<MetaList>(Pipeline.Group, Pipeline.Version, PipelineCrd.Plural,
                         allowWatchBookmarks: true, resourceVersion: version, timeoutSeconds: WatchTimeout(), watch: true, cancellationToken: ct)
-                    : _kube.CustomObjects.ListNamespacedCustomObjectWithHttpMessagesAsync<MetaList>(Pipeline.Group, Pipeline.Version, ns, PipelineReconciler.Plural,
+                    : _kube.CustomObjects.ListNamespacedCustomObjectWithHttpMessagesAsync<MetaList>(Pipeline.Group, Pipeline.Version, ns, PipelineCrd.Plural,
                         allowWatchBookmarks: true, resourceVersion: version, timeoutSeconds: WatchTimeout(), watch: true, cancellationToken: ct);
 #pragma warning disable CS0618 // custom objects have no typed WatchList method in KubernetesClient 21; this extension is what the typed ones call
                 return Metadata(response.WatchAsync<MetaObject, MetaList>(onError, ct));

@@ -31,7 +31,6 @@ internal readonly record struct ReconcileResult(TimeSpan? RequeueAfter)
 internal sealed class PipelineReconciler(IKubernetes kube, OperatorOptions options, ILogger logger, TimeProvider time)
 {
     public const string Finalizer = "koalja.aljabr.io/teardown";
-    public const string Plural = "pipelines";
 
     /// <summary>How often a pipeline whose router is not yet available is looked at again (its Deployment's watch usually comes first).</summary>
     private static readonly TimeSpan WaitingRecheck = TimeSpan.FromSeconds(30);
@@ -41,7 +40,7 @@ internal sealed class PipelineReconciler(IKubernetes kube, OperatorOptions optio
         JsonElement resource;
         try
         {
-            resource = await kube.CustomObjects.GetNamespacedCustomObjectAsync<JsonElement>(Pipeline.Group, Pipeline.Version, ns, Plural, name, cancellationToken: ct).ConfigureAwait(false);
+            resource = await kube.CustomObjects.GetNamespacedCustomObjectAsync<JsonElement>(Pipeline.Group, Pipeline.Version, ns, PipelineCrd.Plural, name, cancellationToken: ct).ConfigureAwait(false);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
@@ -106,11 +105,17 @@ internal sealed class PipelineReconciler(IKubernetes kube, OperatorOptions optio
             BlockOwnerDeletion = true,
         };
         var desired = PipelineManifests.Build(pipeline, new ManifestTarget(ns, host, owner), settings);
+        V1Deployment? router = null;
         try
         {
             foreach (var obj in desired)
             {
-                await ChildKinds.Of(obj).Apply(kube, obj, ct).ConfigureAwait(false);
+                // the router's Deployment as applied, with its status: whether the pipeline is Ready
+                if (await ChildKinds.Of(obj).Apply(kube, obj, ct).ConfigureAwait(false) is V1Deployment { Metadata.Name: var applied } deployment
+                    && applied == KubeNames.Router(name))
+                {
+                    router = deployment;
+                }
             }
         }
         catch (HttpOperationException e) when ((int)e.Response.StatusCode is 400 or 403 or 404 or 422)
@@ -124,8 +129,7 @@ internal sealed class PipelineReconciler(IKubernetes kube, OperatorOptions optio
 
         await PruneAsync(ns, name, meta.Uid, desired, ct).ConfigureAwait(false);
 
-        var router = await kube.AppsV1.ReadNamespacedDeploymentAsync(KubeNames.Router(name), ns, cancellationToken: ct).ConfigureAwait(false);
-        var available = router.Status?.AvailableReplicas is > 0;
+        var available = router?.Status?.AvailableReplicas is > 0;
         var url = host is null ? null : $"http://{host}/";
         var ready = available
             ? Condition("Ready", true, "RouterAvailable", $"the router is available; {PipelineManifests.Scaled(pipeline).Count()} task function(s) scale with their work{hostNote}")
@@ -273,7 +277,7 @@ internal sealed class PipelineReconciler(IKubernetes kube, OperatorOptions optio
             new JsonObject { ["op"] = meta.Finalizers is null ? "add" : "replace", ["path"] = "/metadata/finalizers", ["value"] = new JsonArray([.. finalizers.Select(f => JsonValue.Create(f))]) },
         };
         await kube.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.JsonPatch),
-            Pipeline.Group, Pipeline.Version, ns, Plural, name, cancellationToken: ct).ConfigureAwait(false);
+            Pipeline.Group, Pipeline.Version, ns, PipelineCrd.Plural, name, cancellationToken: ct).ConfigureAwait(false);
     }
 
     /// <summary>Writes the status when it differs from what is there; a condition keeps its transition time while its status stays.</summary>
@@ -308,7 +312,7 @@ internal sealed class PipelineReconciler(IKubernetes kube, OperatorOptions optio
 
         var patch = new JsonObject { ["status"] = status };
         await kube.CustomObjects.PatchNamespacedCustomObjectStatusAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch),
-            Pipeline.Group, Pipeline.Version, ns, Plural, name, cancellationToken: ct).ConfigureAwait(false);
+            Pipeline.Group, Pipeline.Version, ns, PipelineCrd.Plural, name, cancellationToken: ct).ConfigureAwait(false);
     }
 
     private static JsonObject Condition(string type, bool status, string reason, string message) => new()

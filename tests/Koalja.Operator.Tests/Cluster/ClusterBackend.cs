@@ -43,14 +43,14 @@ public abstract class ClusterBackend : IAsyncLifetime
         var body = Json(yaml);
         body["metadata"]!.AsObject()["namespace"] = ns;
         edit?.Invoke(body);
-        return await Client.CustomObjects.CreateNamespacedCustomObjectAsync<JsonElement>(body, Pipeline.Group, Pipeline.Version, ns, PipelineReconciler.Plural);
+        return await Client.CustomObjects.CreateNamespacedCustomObjectAsync<JsonElement>(body, Pipeline.Group, Pipeline.Version, ns, PipelineCrd.Plural);
     }
 
     public async Task<JsonNode?> PipelineAsync(string ns, string name)
     {
         try
         {
-            var element = await Client.CustomObjects.GetNamespacedCustomObjectAsync<JsonElement>(Pipeline.Group, Pipeline.Version, ns, PipelineReconciler.Plural, name);
+            var element = await Client.CustomObjects.GetNamespacedCustomObjectAsync<JsonElement>(Pipeline.Group, Pipeline.Version, ns, PipelineCrd.Plural, name);
             return JsonNode.Parse(element.GetRawText());
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)

@@ -92,7 +92,7 @@ public abstract class ControllerSuite(ClusterBackend backend)
             new JsonObject { ["op"] = "add", ["path"] = "/spec/tasks/2/executor/env", ["value"] = new JsonArray(new JsonObject { ["name"] = "X", ["value"] = "1" }) },
         };
         var patched = await Kube.CustomObjects.PatchNamespacedCustomObjectAsync<JsonNode>(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.JsonPatch),
-            Pipeline.Group, Pipeline.Version, ns, PipelineReconciler.Plural, "linecount");
+            Pipeline.Group, Pipeline.Version, ns, PipelineCrd.Plural, "linecount");
         var generation = patched["metadata"]!["generation"]!.GetValue<long>();
         await StatusAsync(ns, "linecount", s => s["observedGeneration"]?.GetValue<long>() == generation);
 
@@ -118,7 +118,7 @@ public abstract class ControllerSuite(ClusterBackend backend)
             new JsonObject { ["op"] = "remove", ["path"] = "/spec/tasks/2" },
         };
         await Kube.CustomObjects.PatchNamespacedCustomObjectAsync<JsonNode>(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.JsonPatch),
-            Pipeline.Group, Pipeline.Version, ns, PipelineReconciler.Plural, "linecount");
+            Pipeline.Group, Pipeline.Version, ns, PipelineCrd.Plural, "linecount");
         var gone = KubeNames.Task("linecount", "countLines");
         await Eventually.Until(async () => (await Kube.AppsV1.ListNamespacedDeploymentAsync(ns)).Items.All(d => d.Name() != gone), "the removed task's Deployment deleted");
         await Eventually.Until(async () => (await Kube.CoreV1.ListNamespacedServiceAsync(ns)).Items.All(d => d.Name() != gone), "its Service deleted");
@@ -134,7 +134,7 @@ public abstract class ControllerSuite(ClusterBackend backend)
         await using var op = RunningOperator.Start(Kube, RunningOperator.Options(ns));
         await StatusAsync(ns, "linecount", s => Condition(s, "Ready") is not null);
 
-        await Kube.CustomObjects.DeleteNamespacedCustomObjectAsync(Pipeline.Group, Pipeline.Version, ns, PipelineReconciler.Plural, "linecount");
+        await Kube.CustomObjects.DeleteNamespacedCustomObjectAsync(Pipeline.Group, Pipeline.Version, ns, PipelineCrd.Plural, "linecount");
         await Eventually.Until(async () => await Backend.PipelineAsync(ns, "linecount") is null, "the pipeline gone once its finalizer ran");
         Assert.Empty(await ScaledObjectNamesAsync(ns));
         Assert.DoesNotContain((await Kube.AppsV1.ListNamespacedDeploymentAsync(ns, labelSelector: "koalja.aljabr.io/pipeline=linecount")).Items, d => d.Metadata.DeletionTimestamp is null);
@@ -263,7 +263,7 @@ public abstract class ControllerSuite(ClusterBackend backend)
 
         await first.StopAsync();
         await Eventually.Until(() => Task.FromResult(second.Controller is not null), "the second operator takes over", TimeSpan.FromSeconds(20));
-        await Kube.CustomObjects.DeleteNamespacedCustomObjectAsync(Pipeline.Group, Pipeline.Version, ns, PipelineReconciler.Plural, "linecount");
+        await Kube.CustomObjects.DeleteNamespacedCustomObjectAsync(Pipeline.Group, Pipeline.Version, ns, PipelineCrd.Plural, "linecount");
         await Eventually.Until(async () => await Backend.PipelineAsync(ns, "linecount") is null, "the new leader ran the finalizer");
     }
 
@@ -413,8 +413,8 @@ public sealed class FakeControllerTests(FakeBackend backend) : ControllerSuite(b
         // Gone without the operator (its finalizer removed by hand), and the history compacted.
         var patch = new JsonArray { new JsonObject { ["op"] = "replace", ["path"] = "/metadata/finalizers", ["value"] = new JsonArray() } };
         await Kube.CustomObjects.PatchNamespacedCustomObjectAsync<JsonNode>(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.JsonPatch),
-            Pipeline.Group, Pipeline.Version, ns, PipelineReconciler.Plural, "linecount");
-        await Kube.CustomObjects.DeleteNamespacedCustomObjectAsync(Pipeline.Group, Pipeline.Version, ns, PipelineReconciler.Plural, "linecount");
+            Pipeline.Group, Pipeline.Version, ns, PipelineCrd.Plural, "linecount");
+        await Kube.CustomObjects.DeleteNamespacedCustomObjectAsync(Pipeline.Group, Pipeline.Version, ns, PipelineCrd.Plural, "linecount");
         Fake.Compact();
         await using var again = RunningOperator.Start(Kube, RunningOperator.Options(ns));
         await again.Controller!.Synced;
@@ -461,7 +461,7 @@ public sealed class RealControllerTests(RealBackend backend) : ControllerSuite(b
         {
             await StatusAsync(ns, "linecount", s => Condition(s, "Ready")?["reason"]?.GetValue<string>() == "RouterUnavailable");
             Assert.Equal(2, (await ScaledObjectNamesAsync(ns)).Count);
-            await Kube.CustomObjects.DeleteNamespacedCustomObjectAsync(Pipeline.Group, Pipeline.Version, ns, PipelineReconciler.Plural, "linecount");
+            await Kube.CustomObjects.DeleteNamespacedCustomObjectAsync(Pipeline.Group, Pipeline.Version, ns, PipelineCrd.Plural, "linecount");
             await Eventually.Until(async () => await Backend.PipelineAsync(ns, "linecount") is null, "torn down with the operator's own permissions");
         }
     }
