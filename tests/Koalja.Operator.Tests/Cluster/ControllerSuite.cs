@@ -382,6 +382,9 @@ public sealed class FakeControllerTests(FakeBackend backend) : ControllerSuite(b
         var ns = await Backend.NamespaceAsync();
         await using var op = RunningOperator.Start(Kube, RunningOperator.Options(ns));
         await op.Controller!.Synced;
+        // Listed is not yet watching: drop the watch only once the server holds it.
+        var watchPath = $"/apis/{Pipeline.Group}/{Pipeline.Version}/namespaces/{ns}/{PipelineCrd.Plural}";
+        await Eventually.Until(() => Task.FromResult(Fake.Requests.Any(r => r.Verb == "watch" && r.Path == watchPath)), "the pipelines watched");
         var lists = op.Controller.PipelineLists;
         var watches = op.Controller.PipelineWatches;
 
