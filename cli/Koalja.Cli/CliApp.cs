@@ -16,6 +16,7 @@ public static class CliApp
             RenderCommand.Create(stdout, stderr),
             ApplyCommand.Create(stdout, stderr),
             OperatorCommand.Create(stdout, stderr),
+            FunctionsHostCommand.Create(stdout, stderr),
         };
         foreach (var command in ClientCommands.Create(stdout, stderr).Concat(ProvenanceCommands.Create(stdout, stderr)))
         {

@@ -17,6 +17,18 @@ public sealed class FunctionsHostOptions
     /// <summary>The address both endpoints (the workers' gRPC stream and the HTTP front door) listen on, each on a free port.</summary>
     public IPAddress ListenAddress { get; init; } = IPAddress.Loopback;
 
+    /// <summary>
+    /// Where the HTTP front door listens; null: <see cref="ListenAddress"/> on a free port. A task function's container
+    /// gives <c>0.0.0.0:8080</c> (the workers' gRPC stream stays on <see cref="ListenAddress"/>).
+    /// </summary>
+    public IPEndPoint? FrontDoorEndpoint { get; init; }
+
+    /// <summary>
+    /// The worker whose functions are also served at <c>/api/{route}</c>, as the Functions host serves its one app;
+    /// null: only at <c>/{worker}/api/{route}</c>.
+    /// </summary>
+    public string? DefaultWorker { get; init; }
+
     /// <summary>A request body larger than this is refused with 413 before it reaches a worker.</summary>
     public long MaxRequestBodyBytes { get; init; } = 256L * 1024 * 1024;
 

@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -56,7 +57,8 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
         await app.StartAsync(cancellationToken);
         var streamEndpoint = new UriBuilder(Uri.UriSchemeHttp, options.ListenAddress.ToString(), listening.Stream!.IPEndPoint!.Port).Uri;
         door.Port = listening.FrontDoor!.IPEndPoint!.Port;
-        var host = new LocalFunctionsHost(app, supervisors, inFlight, options, log, new UriBuilder(Uri.UriSchemeHttp, options.ListenAddress.ToString(), door.Port).Uri);
+        var doorAddress = options.FrontDoorEndpoint is { } endpoint && !endpoint.Address.Equals(IPAddress.Any) && !endpoint.Address.Equals(IPAddress.IPv6Any) ? endpoint.Address : options.ListenAddress;
+        var host = new LocalFunctionsHost(app, supervisors, inFlight, options, log, new UriBuilder(Uri.UriSchemeHttp, doorAddress.ToString(), door.Port).Uri);
         var starts = supervisors.Values.Select(s => s.StartAsync(streamEndpoint, cancellationToken)).ToList();
         try
         {
@@ -150,6 +152,11 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
             }
         }
 
+        if (options.DefaultWorker is { } main && !workers.Any(w => w?.Name == main))
+        {
+            problems.Add($"{nameof(FunctionsHostOptions.DefaultWorker)} '{main}' names no worker given.");
+        }
+
         if (workers.Count == 0)
         {
             problems.Add("No workers given: give at least one WorkerSpec.");
@@ -172,7 +179,7 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
                 listen.Protocols = HttpProtocols.Http2; // h2c: the workers dial http://
                 listening.Stream = listen;
             });
-            kestrel.Listen(options.ListenAddress, 0, listen =>
+            kestrel.Listen(options.FrontDoorEndpoint ?? new IPEndPoint(options.ListenAddress, 0), listen =>
             {
                 listen.Protocols = HttpProtocols.Http1;
                 listening.FrontDoor = listen;
@@ -191,6 +198,15 @@ public sealed partial class LocalFunctionsHost : IAsyncDisposable
         var app = builder.Build();
         app.MapGrpcService<EventStreamService>();
         app.Map("/{name}/api/{**route}", (RequestDelegate)door.HandleAsync);
+        if (options.DefaultWorker is { } worker)
+        {
+            app.Map("/api/{**route}", context =>
+            {
+                context.Request.RouteValues["name"] = worker;
+                return door.HandleAsync(context);
+            });
+        }
+
         return app;
     }
 

@@ -16,6 +16,7 @@ public sealed class WorkerSettingsException(string message) : Exception(message)
 /// <item><c>KOALJA_CODE_ROOT</c>: where dropped code is unpacked, fetched from the store by its hash (default: <c>code</c> under the work root);</item>
 /// <item><c>KOALJA_COMMAND_TIMEOUT</c>: a command running longer is killed (seconds, or a time span such as <c>00:10:00</c>; default 10 minutes);</item>
 /// <item><c>KOALJA_ROUTER_URL</c>: the router's API, for the content URLs a sink sends (default: <c>sha256:</c> URIs);</item>
+/// <item><c>KOALJA_WORKER_NAME</c>: who runs the executions, reported in each answer and recorded as the execution's worker (the operator sets the task pod's name);</item>
 /// <item><c>KOALJA_HOST_PID</c>: a local protocol host's process; the worker ends when it is gone.</item>
 /// </list>
 /// </summary>
@@ -49,6 +50,7 @@ public sealed record WorkerSettings(TaskRuntimeOptions Runtime, string? Storage,
         {
             WorkRoot = workRoot,
             CodeRoot = Env("KOALJA_CODE_ROOT"),
+            WorkerName = Env("KOALJA_WORKER_NAME"),
             CommandTimeout = Env("KOALJA_COMMAND_TIMEOUT") is { } timeout ? ParseTimeout(timeout) : TimeSpan.FromMinutes(10),
             ContentUrl = routerUrl is null ? null : id => new Uri(routerUrl, $"/api/values/{Uri.EscapeDataString(id)}/content"),
         };

@@ -7,7 +7,8 @@ namespace Koalja.Tasks;
 /// app): it receives an <c>io.koalja.snapshot</c> event, runs the execution it asks for, and answers the batch of
 /// <c>io.koalja.value</c> + <c>io.koalja.execution</c> events, or a problem (a failed execution; a refused event).
 /// </summary>
-public sealed class TaskHost(ITaskRunner runner, TimeProvider time)
+/// <param name="worker">Who runs the executions, as the answers report it (a task pod's name); null: the caller names it.</param>
+public sealed class TaskHost(ITaskRunner runner, TimeProvider time, string? worker = null)
 {
     /// <summary>Runs the snapshot a structured-mode event asks for.</summary>
     public Task<ContractMessage> HandleAsync(ContractMessage snapshot, CancellationToken cancellationToken) =>
@@ -40,7 +41,7 @@ public sealed class TaskHost(ITaskRunner runner, TimeProvider time)
             outcome = new TaskOutcome(false, [], now, now, Error: $"the task runtime failed: {e.Message}");
         }
 
-        return ExecutionAnswers.Answer(invocation, outcome);
+        return ExecutionAnswers.Answer(invocation, worker is null || outcome.Worker is not null ? outcome : outcome with { Worker = worker });
     }
 }
 

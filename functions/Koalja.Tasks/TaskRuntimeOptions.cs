@@ -9,6 +9,9 @@ public sealed record TaskRuntimeOptions
     /// <summary>Where dropped code is unpacked, a directory per code version (default: <c>code</c> under <see cref="WorkRoot"/>).</summary>
     public string? CodeRoot { get; init; }
 
+    /// <summary>Who runs the executions, as the answers report it (in a cluster, the task pod's name: <c>KOALJA_WORKER_NAME</c>); null: the router names it.</summary>
+    public string? WorkerName { get; init; }
+
     /// <summary>An execution running longer is killed (with its child processes) and counts as failed.</summary>
     public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromMinutes(10);
 

@@ -22,7 +22,7 @@ public static class TaskServiceCollectionExtensions
         services.AddSingleton(options);
         services.AddSingleton(sp => new TaskRuntime(sp.GetRequiredService<IArtifactStore>(), options, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => sp.GetRequiredService<TaskRuntime>().Code);
-        services.AddSingleton(sp => new TaskHost(sp.GetRequiredService<TaskRuntime>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new TaskHost(sp.GetRequiredService<TaskRuntime>(), sp.GetRequiredService<TimeProvider>(), options.WorkerName));
         services.AddSingleton<ITaskRunner>(sp => new InProcessTaskFunction(sp.GetRequiredService<TaskHost>()));
         return services;
     }

@@ -8,7 +8,11 @@ public sealed record OperatorSettings
     public const int RouterHttpPort = 8080;
     public const int RouterScalerPort = 9090;
     public const int TaskFunctionPort = 8080;
-    public const int TaskServicePort = 80;
+    /// <summary>
+    /// The task Services' port: the container's own. They are headless (the router connects to each replica's address
+    /// itself), and a headless Service maps no port, so any other number would reach nothing.
+    /// </summary>
+    public const int TaskServicePort = TaskFunctionPort;
 
     /// <summary>The router's image (<c>infra/docker/router.Dockerfile</c>): the koalja tool, run as <c>koalja up --task-host remote</c>.</summary>
     public string RouterImage { get; init; } = "koalja/router:0.1.0";

@@ -50,6 +50,7 @@ public static class PipelineManifests
         }
 
         objects.Add(Claim(pipeline, target, KubeNames.Router(pipeline.Name), "ReadWriteOnce", settings.RouterVolumeSize, "router"));
+        objects.AddRange(RouterIdentity(pipeline, target));
         objects.Add(RouterDeployment(pipeline, target, settings));
         objects.Add(RouterService(pipeline, target));
         foreach (var task in Scaled(pipeline))
@@ -70,7 +71,10 @@ public static class PipelineManifests
     /// <summary>The tasks that get a function: those that run snapshots (a task with inputs).</summary>
     public static IEnumerable<TaskSpec> Scaled(Pipeline pipeline) => pipeline.Spec.Tasks.Where(t => t.SnapshotInputs.Any());
 
-    /// <summary>The URL the router sends a task's snapshots to: its headless Service, by the cluster's DNS.</summary>
+    /// <summary>
+    /// The URL the router sends a task's snapshots to: its headless Service's name and the container's port. The router
+    /// finds the replicas behind the name from the Service's Endpoints (<c>--task-discovery kubernetes</c>), not DNS.
+    /// </summary>
     public static string FunctionUrl(Pipeline pipeline, TaskSpec task, string @namespace) =>
         $"http://{KubeNames.Task(pipeline.Name, task.Name)}.{@namespace}.svc:{OperatorSettings.TaskServicePort}/";
 
@@ -173,7 +177,7 @@ public static class PipelineManifests
         {
             "up", $"{ConfigMount}/{PipelineFile}", "--task-host", "remote", "--task-urls", $"{ConfigMount}/{TaskUrlsFile}",
             "--listen", "0.0.0.0", "--port", $"{OperatorSettings.RouterHttpPort}", "--scaler-port", $"{OperatorSettings.RouterScalerPort}",
-            "--data", RouterData, "--allow-host", $"{name}.{target.Namespace}.svc",
+            "--data", RouterData, "--allow-host", $"{name}.{target.Namespace}.svc", "--task-discovery", "kubernetes",
         };
         if (target.Host is { } host)
         {
@@ -212,6 +216,7 @@ public static class PipelineManifests
                     Metadata = new V1ObjectMeta { Labels = labels },
                     Spec = new V1PodSpec
                     {
+                        ServiceAccountName = name, // reads its task Services' Endpoints (RouterIdentity)
                         Containers =
                         [
                             new V1Container
@@ -236,6 +241,38 @@ public static class PipelineManifests
             },
         };
     }
+
+    /// <summary>
+    /// The router's ServiceAccount, and a Role bound to it that reads Endpoints in the pipeline's namespace: the router
+    /// watches its task Services' Endpoints to know each ready replica's address at once (no cluster DNS, no caching
+    /// delay, a pod being deleted leaves at once), and nothing else.
+    /// </summary>
+    private static IKubernetesObject<V1ObjectMeta>[] RouterIdentity(Pipeline pipeline, ManifestTarget target)
+    {
+        var name = KubeNames.Router(pipeline.Name);
+        return
+        [
+            new V1ServiceAccount { ApiVersion = "v1", Kind = "ServiceAccount", Metadata = Meta(pipeline, target, name, "router") },
+            new V1Role
+            {
+                ApiVersion = "rbac.authorization.k8s.io/v1",
+                Kind = "Role",
+                Metadata = Meta(pipeline, target, name, "router"),
+                Rules = [new V1PolicyRule { ApiGroups = [""], Resources = ["endpoints"], Verbs = [.. RouterEndpointVerbs] }],
+            },
+            new V1RoleBinding
+            {
+                ApiVersion = "rbac.authorization.k8s.io/v1",
+                Kind = "RoleBinding",
+                Metadata = Meta(pipeline, target, name, "router"),
+                RoleRef = new V1RoleRef { ApiGroup = "rbac.authorization.k8s.io", Kind = "Role", Name = name },
+                Subjects = [new Rbacv1Subject { Kind = "ServiceAccount", Name = name, NamespaceProperty = target.Namespace }],
+            },
+        ];
+    }
+
+    /// <summary>What a router may do with Endpoints (the operator holds the same, so that it may grant them).</summary>
+    public static IReadOnlyList<string> RouterEndpointVerbs { get; } = ["get", "list", "watch"];
 
     private static V1Service RouterService(Pipeline pipeline, ManifestTarget target) => new()
     {
@@ -263,6 +300,8 @@ public static class PipelineManifests
         {
             StorageConfig.Env("KOALJA_ROUTER_URL", $"http://{KubeNames.Router(pipeline.Name)}.{target.Namespace}.svc:{OperatorSettings.RouterHttpPort}"),
             StorageConfig.Env("KOALJA_COMMAND_TIMEOUT", $"{settings.CommandTimeoutSeconds}"),
+            // Each execution's provenance names the pod that ran it.
+            new() { Name = "KOALJA_WORKER_NAME", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.name" } } },
         };
         foreach (var variable in task.Executor?.Env ?? [])
         {
@@ -289,6 +328,7 @@ public static class PipelineManifests
                     Metadata = new V1ObjectMeta { Labels = labels },
                     Spec = new V1PodSpec
                     {
+                        AutomountServiceAccountToken = false, // a task function never calls the API server; its commands get no token
                         // A busy replica finishes its snapshot when it is removed (docs/scaling.md): the command's timeout and a margin.
                         TerminationGracePeriodSeconds = settings.CommandTimeoutSeconds + 30,
                         Containers =

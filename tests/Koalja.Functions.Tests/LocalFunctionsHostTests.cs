@@ -87,6 +87,21 @@ public sealed class LocalFunctionsHostTests(TaskFunctionHostFixture fixture) : I
         Assert.True(outcome.Succeeded, outcome.Error);
         var output = Assert.Single(outcome.Outputs);
         Assert.Equal(("out", 2L), (output.Output, output.Size)); // "3\n"
+        Assert.Equal(TaskFunctionHostFixture.PodName, outcome.Worker); // KOALJA_WORKER_NAME, for the execution's provenance
+    }
+
+    [Fact]
+    public async Task TheDefaultWorkerIsAlsoServedAtTheRootAsTheFunctionsHostServesItsApp()
+    {
+        var root = new Uri(fixture.Http.BaseAddress!, "/");
+
+        using var health = await fixture.Http.GetAsync(new Uri(root, "api/health"));
+        using var missing = await fixture.Http.GetAsync(new Uri(root, "api/nothing-here"));
+
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal("ready", (await health.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal(ProblemType + "no-function", (await missing.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("type").GetString());
     }
 
     [Fact]

@@ -11,6 +11,9 @@ public sealed class TaskFunctionHostFixture : IAsyncLifetime
     /// <summary>Small, so that the 413 test needs no big upload; a snapshot event is a few KB.</summary>
     public const long MaxBody = 1024 * 1024;
 
+    /// <summary>The name the worker reports as who ran each execution, as a task pod's is.</summary>
+    public const string PodName = "wire-tasks-7c9d5b8f6-q2x4z";
+
     private readonly ILoggerFactory _logs;
 
     public TaskFunctionHostFixture()
@@ -33,7 +36,9 @@ public sealed class TaskFunctionHostFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        Host = await LocalFunctionsHost.StartAsync([TaskFunctionApp.Worker(WorkerName, Root)], new FunctionsHostOptions { MaxRequestBodyBytes = MaxBody }, _logs, CancellationToken.None);
+        var worker = TaskFunctionApp.Worker(WorkerName, Root);
+        worker = worker with { Environment = new Dictionary<string, string>(worker.Environment) { ["KOALJA_WORKER_NAME"] = PodName } };
+        Host = await LocalFunctionsHost.StartAsync([worker], new FunctionsHostOptions { MaxRequestBodyBytes = MaxBody, DefaultWorker = WorkerName }, _logs, CancellationToken.None);
         Started = clock.Elapsed;
         Http = new HttpClient { BaseAddress = Host.BaseUrl(WorkerName), Timeout = TimeSpan.FromSeconds(60) };
     }

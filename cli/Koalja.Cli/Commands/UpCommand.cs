@@ -36,13 +36,19 @@ internal static class UpCommand
         };
         taskHost.AcceptOnlyFromAmong("inprocess", "functions", "remote");
         var taskUrls = new Option<string?>("--task-urls") { Description = "For --task-host remote: a JSON file {\"task\": \"http://…/\"} (or \"pipeline/task\" keys) naming each task's function" };
+        var taskDiscovery = new Option<string>("--task-discovery")
+        {
+            Description = "For --task-host remote: how a task URL's host becomes its replicas: dns, or kubernetes (the Service's Endpoints, read with the pod's service account or the kubeconfig)",
+            DefaultValueFactory = _ => "dns",
+        };
+        taskDiscovery.AcceptOnlyFromAmong("dns", "kubernetes");
         var scalerPort = new Option<int?>("--scaler-port") { Description = "Serve KEDA's external scaler (gRPC, plaintext HTTP/2) on this port (0: a free one); off by default" };
         var slotCooldown = new Option<double>("--slot-cooldown") { Description = "Seconds a task's worker slot waits without work before it retires", DefaultValueFactory = _ => 30.0 };
         var functionsApp = new Option<string?>("--functions-app") { Description = "The built task function app for --task-host functions (default: KOALJA_FUNCTIONS_APP, else the one ./koalja builds)" };
         var command = new Command("up", "Run pipelines on this machine, with an HTTP API on 127.0.0.1")
         {
             files, port, data, attempts, retryDelay, slots, slotCooldown, timeout, maxDrop, maxEvent, verbose, listen, allowHost, storage, registry, taskHost, functionsApp,
-            scalerPort, taskUrls,
+            scalerPort, taskUrls, taskDiscovery,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -94,6 +100,34 @@ internal static class UpCommand
                 return 1;
             }
 
+            if (parse.GetValue(taskDiscovery) != "kubernetes")
+            {
+                return await RunAsync(parse.GetValue(files)!, options, pendingUrls, parse.GetValue(verbose), stdout, stderr, cancellationToken);
+            }
+
+            if (options.TaskHost != LocalTaskHost.Remote)
+            {
+                stderr.WriteLine("koalja: --task-discovery kubernetes goes with --task-host remote");
+                return 1;
+            }
+
+            k8s.KubernetesClientConfiguration config;
+            try
+            {
+                config = k8s.KubernetesClientConfiguration.IsInCluster() ? k8s.KubernetesClientConfiguration.InClusterConfig() : k8s.KubernetesClientConfiguration.BuildDefaultConfig();
+            }
+            catch (Exception e) when (e is k8s.Exceptions.KubeConfigException or IOException or UnauthorizedAccessException)
+            {
+                stderr.WriteLine($"koalja: --task-discovery kubernetes: no usable Kubernetes configuration: {e.Message}");
+                return 1;
+            }
+
+            using var logs = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b
+                .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
+                .AddFilter("System.Net.Http", Microsoft.Extensions.Logging.LogLevel.Warning));
+            using var kube = new k8s.Kubernetes(config);
+            await using var endpoints = new Koalja.Operator.Controller.TaskEndpoints(kube, logs, TimeProvider.System);
+            options = options with { ResolveReplicas = endpoints.ResolveAsync };
             return await RunAsync(parse.GetValue(files)!, options, pendingUrls, parse.GetValue(verbose), stdout, stderr, cancellationToken);
         });
         return command;

@@ -46,7 +46,7 @@ public static class ExecutionAnswers
             Time = outcome.FinishedAt,
             DataContentType = "application/json",
             Data = JsonSerializer.SerializeToElement(new ExecutionData(outcome.StartedAt, outcome.FinishedAt, outcome.ExitCode,
-                outcome.LogSha256 is { } log ? ArtifactUri.For(log) : null, outcome.Outputs.Count), WireJsonContext.Default.ExecutionData),
+                outcome.LogSha256 is { } log ? ArtifactUri.For(log) : null, outcome.Outputs.Count, outcome.Worker), WireJsonContext.Default.ExecutionData),
         };
         execution[ValueEvents.CausationId] = invocation.SnapshotId;
         execution[ValueEvents.Attempt] = invocation.Attempt;
@@ -66,7 +66,7 @@ public static class ExecutionAnswers
         }
 
         var problem = new ExecutionProblem(FailedProblemType, $"Task '{invocation.Task}' failed", (int)HttpStatusCode.UnprocessableEntity, outcome.Error,
-            outcome.ExitCode, outcome.StderrTail, outcome.LogSha256 is { } log ? ArtifactUri.For(log) : null, outcome.StartedAt, outcome.FinishedAt);
+            outcome.ExitCode, outcome.StderrTail, outcome.LogSha256 is { } log ? ArtifactUri.For(log) : null, outcome.StartedAt, outcome.FinishedAt, outcome.Worker);
         return Problem(problem);
     }
 
@@ -97,7 +97,7 @@ public static class ExecutionAnswers
                 _ => problem.Detail ?? problem.Title,
             };
             return new TaskOutcome(false, [], problem.StartedAt, problem.FinishedAt, problem.ExitCode, error, problem.StderrTail,
-                problem.Log is { } log && ArtifactUri.TryParse(log, out var sha) ? sha : null);
+                problem.Log is { } log && ArtifactUri.TryParse(log, out var sha) ? sha : null, WorkerName(problem.Worker));
         }
 
         if (contentType?.MediaType != A.BatchMediaType)
@@ -153,8 +153,12 @@ public static class ExecutionAnswers
         }
 
         return new TaskOutcome(true, values, data.StartedAt, data.FinishedAt, data.ExitCode,
-            LogSha256: data.Log is { } log && ArtifactUri.TryParse(log, out var sha) ? sha : null);
+            LogSha256: data.Log is { } log && ArtifactUri.TryParse(log, out var sha) ? sha : null, Worker: WorkerName(data.Worker));
     }
+
+    /// <summary>A reported worker name kept when it is a host name (a pod's: lower-case letters, digits, dots and dashes, at most 253); anything else is dropped and the router names the worker.</summary>
+    private static string? WorkerName(string? name) =>
+        name is { Length: > 0 and <= 253 } && name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '.') ? name : null;
 
     private static ContractMessage Problem(ExecutionProblem problem) =>
         new(ProblemMediaType, JsonSerializer.SerializeToUtf8Bytes(problem, WireJsonContext.Default.ExecutionProblem), problem.Status);

@@ -1,6 +1,9 @@
 namespace Koalja.Core.Contract;
 
-/// <summary>How an execution ended, and the values it produced (stored already; the router records them).</summary>
+/// <summary>
+/// How an execution ended, and the values it produced (stored already; the router records them). <c>Worker</c> is who
+/// ran it as the task function reports it (a task pod's name); null: the router names it.
+/// </summary>
 public sealed record TaskOutcome(
     bool Succeeded,
     IReadOnlyList<ProducedValue> Outputs,
@@ -9,7 +12,8 @@ public sealed record TaskOutcome(
     int? ExitCode = null,
     string? Error = null,
     string? StderrTail = null,
-    string? LogSha256 = null);
+    string? LogSha256 = null,
+    string? Worker = null);
 
 /// <summary>A value an execution produced on <paramref name="Output"/>; <paramref name="Index"/> orders several values of one output.</summary>
 public sealed record ProducedValue(string Output, int Index, string Sha256, long Size, string MediaType);

@@ -38,6 +38,24 @@ internal static class ChildKinds
         (k, ns, name, ct) => k.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync(name, ns, propagationPolicy: Background, cancellationToken: ct))
     { TeardownOrder = 3 };
 
+    public static readonly ChildKind ServiceAccount = new("ServiceAccount", "v1", "serviceaccounts",
+        async (k, o, ct) => await k.CoreV1.PatchNamespacedServiceAccountAsync(Apply(o), o.Name(), o.Namespace(), fieldManager: FieldManager, force: true, cancellationToken: ct).ConfigureAwait(false),
+        async (k, ns, selector, ct) => (await k.CoreV1.ListNamespacedServiceAccountAsync(ns, labelSelector: selector, cancellationToken: ct).ConfigureAwait(false)).Items.Select(i => i.Metadata).ToList(),
+        (k, ns, name, ct) => k.CoreV1.DeleteNamespacedServiceAccountAsync(name, ns, propagationPolicy: Background, cancellationToken: ct))
+    { TeardownOrder = 3 };
+
+    public static readonly ChildKind Role = new("Role", "rbac.authorization.k8s.io/v1", "roles",
+        async (k, o, ct) => await k.RbacAuthorizationV1.PatchNamespacedRoleAsync(Apply(o), o.Name(), o.Namespace(), fieldManager: FieldManager, force: true, cancellationToken: ct).ConfigureAwait(false),
+        async (k, ns, selector, ct) => (await k.RbacAuthorizationV1.ListNamespacedRoleAsync(ns, labelSelector: selector, cancellationToken: ct).ConfigureAwait(false)).Items.Select(i => i.Metadata).ToList(),
+        (k, ns, name, ct) => k.RbacAuthorizationV1.DeleteNamespacedRoleAsync(name, ns, propagationPolicy: Background, cancellationToken: ct))
+    { TeardownOrder = 3 };
+
+    public static readonly ChildKind RoleBinding = new("RoleBinding", "rbac.authorization.k8s.io/v1", "rolebindings",
+        async (k, o, ct) => await k.RbacAuthorizationV1.PatchNamespacedRoleBindingAsync(Apply(o), o.Name(), o.Namespace(), fieldManager: FieldManager, force: true, cancellationToken: ct).ConfigureAwait(false),
+        async (k, ns, selector, ct) => (await k.RbacAuthorizationV1.ListNamespacedRoleBindingAsync(ns, labelSelector: selector, cancellationToken: ct).ConfigureAwait(false)).Items.Select(i => i.Metadata).ToList(),
+        (k, ns, name, ct) => k.RbacAuthorizationV1.DeleteNamespacedRoleBindingAsync(name, ns, propagationPolicy: Background, cancellationToken: ct))
+    { TeardownOrder = 3 };
+
     public static readonly ChildKind Service = new("Service", "v1", "services",
         async (k, o, ct) => await k.CoreV1.PatchNamespacedServiceAsync(Apply(o), o.Name(), o.Namespace(), fieldManager: FieldManager, force: true, cancellationToken: ct).ConfigureAwait(false),
         async (k, ns, selector, ct) => (await k.CoreV1.ListNamespacedServiceAsync(ns, labelSelector: selector, cancellationToken: ct).ConfigureAwait(false)).Items.Select(i => i.Metadata).ToList(),
@@ -61,7 +79,7 @@ internal static class ChildKinds
 
     /// <summary>Every kind, in teardown order.</summary>
     public static readonly IReadOnlyList<ChildKind> All =
-        new[] { ConfigMap, PersistentVolumeClaim, Service, Deployment, Ingress, ScaledObject, HttpProxy }.OrderBy(k => k.TeardownOrder).ToList();
+        new[] { ConfigMap, PersistentVolumeClaim, ServiceAccount, Role, RoleBinding, Service, Deployment, Ingress, ScaledObject, HttpProxy }.OrderBy(k => k.TeardownOrder).ToList();
 
     /// <summary>The kind of a built object.</summary>
     public static ChildKind Of(IKubernetesObject<V1ObjectMeta> obj) =>

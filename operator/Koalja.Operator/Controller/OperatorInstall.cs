@@ -32,6 +32,9 @@ public static class OperatorInstall
             rules.Add(Rule(group.Key, [.. group.Select(k => k.Plural).Order(StringComparer.Ordinal)], ChildVerbs));
         }
 
+        // Kubernetes lets a Role be written only by who holds what it grants: the routers' Role reads Endpoints.
+        rules.Add(Rule("", ["endpoints"], [.. PipelineManifests.RouterEndpointVerbs]));
+
         // Reading the Pipeline CRD is not needed; the namespaces' ConfigMaps are read (covered above) and watched cluster-wide.
         return
         [

@@ -216,7 +216,7 @@ public sealed class LocalServer : IAsyncDisposable
         return new HttpDispatchOptions
         {
             FunctionUrl = (pipeline, task) => urls[(pipeline, task)],
-            ResolveReplicas = System.Net.Dns.GetHostAddressesAsync,
+            ResolveReplicas = options.ResolveReplicas ?? System.Net.Dns.GetHostAddressesAsync,
         };
     }
 

@@ -50,6 +50,13 @@ public sealed record LocalServerOptions
     /// </summary>
     public IReadOnlyDictionary<(string Pipeline, string Task), Uri> TaskUrls { get; init; } = new Dictionary<(string Pipeline, string Task), Uri>();
 
+    /// <summary>
+    /// For <see cref="LocalTaskHost.Remote"/>: how a task URL's host name becomes its replicas' addresses. Null: DNS (a
+    /// headless Service's name gives one address per ready pod); in a cluster the router reads the Services' Endpoints
+    /// instead (<c>--task-discovery kubernetes</c>).
+    /// </summary>
+    public Func<string, CancellationToken, Task<System.Net.IPAddress[]>>? ResolveReplicas { get; init; }
+
     /// <summary>The clock of the router, the dispatchers and the task runtime (tests pass a fake one).</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 

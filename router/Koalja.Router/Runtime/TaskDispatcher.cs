@@ -272,7 +272,7 @@ internal sealed partial class TaskDispatcher
             }
 
             stopping.ThrowIfCancellationRequested();
-            if (await FinishAsync(() => new FinishCommand(_runtime, _task, current.SnapshotId, current.CodeVersion, attempt, worker, outcome), current.SnapshotId, stopping) is not { } decision)
+            if (await FinishAsync(() => new FinishCommand(_runtime, _task, current.SnapshotId, current.CodeVersion, attempt, outcome.Worker ?? worker, outcome), current.SnapshotId, stopping) is not { } decision)
             {
                 return; // the pipeline is routed by another process now; the snapshot is still ready in the registry, for it
             }

@@ -106,6 +106,21 @@ public sealed class WireContractTests
     }
 
     [Theory]
+    [InlineData(true, "linecount-countlines-5d8f7c9b4-x2k7q", "linecount-countlines-5d8f7c9b4-x2k7q")]
+    [InlineData(false, "linecount-countlines-5d8f7c9b4-x2k7q", "linecount-countlines-5d8f7c9b4-x2k7q")]
+    [InlineData(true, "Not A Pod; rm -rf /", null)]
+    [InlineData(false, null, null)]
+    public async Task TheWorkerAnAnswerNamesReadsBackWhenItIsAHostName(bool succeeded, string? worker, string? expected)
+    {
+        var outcome = new TaskOutcome(succeeded, [], Started, Started.AddSeconds(1), succeeded ? 0 : 1, succeeded ? null : "exit code 1", Worker: worker);
+
+        using var response = new HttpResponseMessage(succeeded ? HttpStatusCode.OK : HttpStatusCode.UnprocessableEntity) { Content = ExecutionAnswers.ToHttpContent(Invocation(), outcome) };
+        var back = await ExecutionAnswers.ReadAsync(response);
+
+        Assert.Equal(expected, back.Worker);
+    }
+
+    [Theory]
     [InlineData("text/plain", "not json")]
     [InlineData("application/cloudevents-batch+json", "{}")]
     [InlineData("application/cloudevents-batch+json", "[]")]

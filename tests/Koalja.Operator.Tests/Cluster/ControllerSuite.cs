@@ -497,6 +497,47 @@ public sealed class RealControllerTests(RealBackend backend) : ControllerSuite(b
     }
 
     [Fact]
+    public async Task TheRouterFindsATaskServicesReadyReplicasInItsEndpointsAsTheyChange()
+    {
+        var ns = await Backend.NamespaceAsync();
+        V1Endpoints Endpoints(params string[] ready) => new()
+        {
+            Metadata = new V1ObjectMeta { Name = "linecount-countlines", NamespaceProperty = ns },
+            Subsets =
+            [
+                new V1EndpointSubset
+                {
+                    Addresses = ready.Length == 0 ? null : [.. ready.Select(ip => new V1EndpointAddress { Ip = ip })],
+                    NotReadyAddresses = [new V1EndpointAddress { Ip = "10.244.0.99" }],
+                    Ports = [new Corev1EndpointPort { Name = "http", Port = 8080, Protocol = "TCP" }],
+                },
+            ],
+        };
+        await Kube.CoreV1.CreateNamespacedEndpointsAsync(Endpoints("10.244.0.12", "10.244.0.11"), ns);
+        await using var endpoints = new TaskEndpoints(Kube, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, TimeProvider.System);
+        async Task<string> Resolve() => string.Join(",", (await endpoints.ResolveAsync($"linecount-countlines.{ns}.svc", CancellationToken.None)).Select(a => a.ToString()));
+
+        Assert.Equal("10.244.0.11,10.244.0.12", await Resolve()); // ready ones only, in a stable order
+        Assert.Equal("", string.Join(",", await endpoints.ResolveAsync($"linecount-nothing.{ns}.svc.cluster.local", CancellationToken.None)));
+
+        await Kube.CoreV1.ReplaceNamespacedEndpointsAsync(Endpoints("10.244.0.12"), "linecount-countlines", ns);
+        await Eventually.Until(async () => await Resolve() == "10.244.0.12", "a replica that left the Endpoints forgotten");
+        await Kube.CoreV1.DeleteNamespacedEndpointsAsync("linecount-countlines", ns);
+        await Eventually.Until(async () => await Resolve() == "", "deleted Endpoints forgotten");
+    }
+
+    [Theory]
+    [InlineData("linecount-countlines.lab.svc", "lab", "linecount-countlines")]
+    [InlineData("linecount-countlines.lab.svc.cluster.local.", "lab", "linecount-countlines")]
+    [InlineData("router.example.com", null, null)]
+    [InlineData("127.0.0.1", null, null)]
+    [InlineData("a_b.lab.svc", null, null)]
+    public void ATaskUrlsHostNamesItsServiceOnlyWhenItIsAServiceName(string host, string? ns, string? name)
+    {
+        Assert.Equal(ns is null ? null : (ns, name!), TaskEndpoints.ServiceName(host));
+    }
+
+    [Fact]
     public async Task TheApiServerAcceptsEveryExampleAndTheCrdRejectsWhatItCan()
     {
         var ns = await Backend.NamespaceAsync();
