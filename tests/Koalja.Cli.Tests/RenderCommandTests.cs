@@ -12,7 +12,7 @@ public sealed class RenderCommandTests
 
         Assert.True(code == 0, error);
         var kinds = yaml.Split('\n').Where(l => l.StartsWith("kind: ", StringComparison.Ordinal)).Select(l => l[6..]).ToList();
-        Assert.Equal(["ConfigMap", "PersistentVolumeClaim", "Deployment", "Service", "Deployment", "Service", "ScaledObject", "Deployment", "Service", "ScaledObject", "HTTPProxy"], kinds);
+        Assert.Equal(["ConfigMap", "PersistentVolumeClaim", "ServiceAccount", "Role", "RoleBinding", "Deployment", "Service", "Deployment", "Service", "ScaledObject", "Deployment", "Service", "ScaledObject", "HTTPProxy"], kinds);
         Assert.Contains("fqdn: linecount.team-a.example.com", yaml, StringComparison.Ordinal);
         Assert.Contains("imagePullPolicy: Never", yaml, StringComparison.Ordinal);
         Assert.Contains("value: values", yaml, StringComparison.Ordinal);
