@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Running;
 using Koalja.Benchmarks;
 
-// `runtime` runs the end-to-end benchmark of koalja up, `functions` compares its two task hosts, `scaler` times StreamIsActive, `lineage` the lineage queries, `storage` a large round trip, `operator` the operator against a real API server;
+// `runtime` runs the end-to-end benchmark of koalja up, `functions` compares its two task hosts, `scaler` times StreamIsActive, `lineage` the lineage queries, `storage` a large round trip, `operator` the operator against a real API server, `cluster` Koalja on a real node beside koalja up;
 // anything else goes to BenchmarkDotNet.
 return args switch
 {
@@ -11,6 +11,7 @@ return args switch
     ["lineage", ..] => LineageBenchmark.Run(args[1..]),
     ["storage", ..] => await StorageBenchmark.RunAsync(args[1..]),
     ["operator", ..] => await OperatorBenchmark.RunAsync(args[1..]),
+    ["cluster", ..] => await ClusterBenchmark.RunAsync(args[1..]),
     _ => Run(args),
 };
 

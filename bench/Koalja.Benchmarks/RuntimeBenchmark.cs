@@ -132,7 +132,7 @@ internal static class RuntimeBenchmark
         }
     }
 
-    private static string Content(int i) => $"line\nline\nfile {i}\nend\n";
+    internal static string Content(int i) => $"line\nline\nfile {i}\nend\n";
 
     private static Task<LocalServer> StartAsync(string root, string data, LocalTaskHost host = LocalTaskHost.InProcess, string pipelineFile = "linecount.yaml")
     {

@@ -537,6 +537,29 @@ public sealed class RealControllerTests(RealBackend backend) : ControllerSuite(b
         Assert.Equal(ns is null ? null : (ns, name!), TaskEndpoints.ServiceName(host));
     }
 
+    /// <summary>
+    /// The ScaledObjects of every example, applied as the operator applies them, are accepted by the ScaledObject schema
+    /// (crds/keda-scaledobjects.yaml, KEDA's documented spec) and come back whole: a field KEDA does not know would be
+    /// pruned, a wrongly typed one refused.
+    /// </summary>
+    [Fact]
+    public async Task EveryExamplesScaledObjectsAreKeptWholeByTheScaledObjectSchema()
+    {
+        var ns = await Backend.NamespaceAsync();
+        var settings = new OperatorSettings { Storage = StorageConfig.S3("values", "http://rgw.storage.svc:7480", "koalja-s3") };
+        foreach (var file in Directory.GetFiles(Path.Combine(Koalja.Testing.Repository.Root, "examples"), "*.yaml"))
+        {
+            var pipeline = Core.Loading.PipelineLoader.LoadFile(file).Pipelines[0].Pipeline;
+            foreach (var scaled in PipelineManifests.Build(pipeline, new ManifestTarget(ns, null), settings).OfType<ScaledObject>())
+            {
+                await ServerSideApply.ApplyAsync(Kube, scaled);
+                var stored = await Kube.CustomObjects.GetNamespacedCustomObjectAsync<JsonNode>(ScaledObject.Group, ScaledObject.Version, ns, "scaledobjects", scaled.Name());
+                var sent = JsonNode.Parse(KubernetesJson.Serialize(scaled))!;
+                Assert.True(JsonNode.DeepEquals(sent["spec"], stored["spec"]), $"{Path.GetFileName(file)}: {scaled.Name()} sent {sent["spec"]!.ToJsonString()}, stored {stored["spec"]!.ToJsonString()}");
+            }
+        }
+    }
+
     [Fact]
     public async Task TheApiServerAcceptsEveryExampleAndTheCrdRejectsWhatItCan()
     {
