@@ -200,8 +200,8 @@ internal static class LineageBenchmark
             "INSERT INTO snapshot_inputs (snapshot_id, input, position, value_id, arrived_on, arrival) VALUES (@s, @i, @pos, @v, @a, @ar) ON CONFLICT DO NOTHING";
 
         private const string InsertExecution = """
-            INSERT INTO executions (id, snapshot_id, attempt, worker, started_at, finished_at, status, exit_code, error, stderr_tail, log_sha256)
-            VALUES (@id, @s, 1, 'local-0', @st, @f, 'succeeded', 0, NULL, NULL, @log) ON CONFLICT (id) DO NOTHING
+            INSERT INTO executions (id, snapshot_id, attempt, worker, started_at, finished_at, status, exit_code, error, stderr_tail, log_sha256, pipeline, task)
+            VALUES (@id, @s, 1, 'local-0', @st, @f, 'succeeded', 0, NULL, NULL, @log, @p, @t) ON CONFLICT (id) DO NOTHING
             """;
 
         private const string FinishSnapshot = "UPDATE snapshots SET status = 'succeeded', finished_at = @n WHERE id = @id AND status = 'ready'";
@@ -236,7 +236,7 @@ internal static class LineageBenchmark
             }
 
             var executionId = Guid.CreateVersion7().ToString("N");
-            Defer(InsertExecution, ("@id", executionId), ("@s", snapshotId), ("@st", Now()), ("@f", Now()), ("@log", Sha(executionId)));
+            Defer(InsertExecution, ("@id", executionId), ("@s", snapshotId), ("@st", Now()), ("@f", Now()), ("@log", Sha(executionId)), ("@p", pipeline), ("@t", task));
             Defer(FinishSnapshot, ("@n", Now()), ("@id", snapshotId));
             var output = Guid.CreateVersion7().ToString("N");
             Scalar(InsertValue, ("@id", output), ("@p", pipeline), ("@t", task), ("@o", "out"), ("@oi", 0), ("@sha", Sha(output)), ("@size", 2), ("@mt", "text/plain"),

@@ -17,6 +17,7 @@ public static class CliApp
             ApplyCommand.Create(stdout, stderr),
             OperatorCommand.Create(stdout, stderr),
             FunctionsHostCommand.Create(stdout, stderr),
+            LogsCommand.Create(stdout, stderr),
         };
         foreach (var command in ClientCommands.Create(stdout, stderr).Concat(ProvenanceCommands.Create(stdout, stderr)))
         {

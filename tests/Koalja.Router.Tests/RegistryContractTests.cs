@@ -134,13 +134,48 @@ public abstract class RegistryContractTests
         Assert.Equal("t2", Assert.Single(query.Runs("p", runs[0].Execution.Id, 10)).Task);
     }
 
+    [Fact]
+    public void ATasksExecutionsAreNewestFirstInPagesAndOnesFromBeforeTheirColumnsAreFound()
+    {
+        Write(w =>
+        {
+            w.InsertValue(Value("a", at: T0));
+            Execute(w, "t1", "s1", [("in", "a")], "b", T0.AddMinutes(1));
+            Execute(w, "t1", "s2", [("in", "a")], "c", T0.AddMinutes(2));
+            Execute(w, "t1", "s3", [("in", "a")], "d", T0.AddMinutes(3));
+            Execute(w, "t2", "s4", [("in", "b")], "e", T0.AddMinutes(4));
+        });
+
+        List<string> Page(string? before, int limit)
+        {
+            using var connection = Registry.Open();
+            return [.. new RegistryReader(connection).Executions("p", "t1", before, limit).Select(e => e.Execution.Id)];
+        }
+
+        Assert.Equal(["e-s3", "e-s2"], Page(null, 2));
+        Assert.Equal(["e-s1"], Page("e-s2", 2));
+        Assert.Empty(Page("unknown", 2));
+
+        // A registry from before executions named their task: the migration fills the columns from the snapshots.
+        Execute("DROP INDEX ix_executions_task");
+        Execute("ALTER TABLE executions DROP COLUMN pipeline");
+        Execute("ALTER TABLE executions DROP COLUMN task");
+        Execute("DELETE FROM schema_migrations WHERE version = 5");
+        Assert.Equal(Migrations.All.Max(m => m.Version), Reopen().SchemaVersion);
+        Assert.Equal(["e-s3", "e-s2", "e-s1"], Page(null, 10));
+        using var again = Registry.Open();
+        var info = new RegistryReader(again).ExecutionInfo("e-s4")!;
+        Assert.Equal(("p", "t2", "code-t2"), (info.Pipeline, info.Task, info.CodeVersion));
+        Assert.Equal(["e"], new RegistryReader(again).ExecutionOutputs("e-s4").Select(v => v.Id));
+    }
+
     private static ValueRecord Value(string id, string task = "drop", long size = 10, bool shadow = false, DateTimeOffset? at = null) =>
         new(id, "p", task, "out", 0, new string('a', 64), size, "text/plain", at ?? T0, "rev", "code-" + task, null, null, null, Shadow: shadow);
 
     private static void Execute(RegistryWriter w, string task, string snapshot, (string Input, string Value)[] inputs, string output, DateTimeOffset at)
     {
         w.InsertSnapshot("p", task, "code-" + task, new Snapshot(snapshot, 0, inputs.Select((i, n) => new SnapshotInput(i.Input, [new ArrivedValue(i.Value, i.Input, n)])).ToArray()), at);
-        w.InsertExecution(new ExecutionRecord("e-" + snapshot, snapshot, 1, "w", at, at, ExecutionStatus.Succeeded, 0, null, null, null));
+        w.InsertExecution(new ExecutionRecord("e-" + snapshot, snapshot, 1, "w", at, at, ExecutionStatus.Succeeded, 0, null, null, null), "p", task);
         w.FinishSnapshot(snapshot, SnapshotStatus.Succeeded, at);
         w.InsertValue(new ValueRecord(output, "p", task, "out", 0, new string('b', 64), 1, "text/plain", at, "rev", "code-" + task, snapshot, "e-" + snapshot, null));
     }

@@ -10,16 +10,21 @@ internal static class ClientCommands
 {
     internal static readonly Option<string?> Url = new("--url") { Description = "URL of the Koalja server (default: the one running on --data)" };
     internal static readonly Option<string> Data = new("--data") { Description = "Data directory of the server to talk to", DefaultValueFactory = _ => ".koalja" };
+    internal static readonly Option<string?> Key = new("--key") { Description = "The key to send (x-functions-key), for a server named by --url (default: KOALJA_KEY, else the data directory's own server's keys)" };
+
+    /// <summary>The server the command's --url, --data and --key name.</summary>
+    internal static KoaljaClient Connect(ParseResult parse, bool admin = false) =>
+        KoaljaClient.Connect(parse.GetValue(Url), parse.GetValue(Data)!, admin, parse.GetValue(Key));
 
     public static IEnumerable<Command> Create(TextWriter stdout, TextWriter stderr) =>
-        [Drop(stdout, stderr), Values(stdout), Cat(), Status(stdout)];
+        [Drop(stdout, stderr), Values(stdout, stderr), Cat(stderr), Status(stdout, stderr)];
 
     private static Command Drop(TextWriter stdout, TextWriter stderr)
     {
         var target = new Argument<string>("pipeline/task") { Description = "Where to drop, e.g. linecount/fileDropInput" };
         var files = new Argument<string[]>("files") { Description = "Files to drop", Arity = ArgumentArity.OneOrMore };
         var wait = new Option<bool>("--wait") { Description = "Wait until every snapshot the drops lead to has finished" };
-        var command = new Command("drop", "Drop files into a FileDrop task") { target, files, wait, Url, Data };
+        var command = new Command("drop", "Drop files into a FileDrop task") { target, files, wait, Url, Data, Key };
         command.SetAction((parse, ct) => Guard(stderr, async () =>
         {
             var (pipeline, task) = SplitTarget(parse.GetValue(target)!);
@@ -29,7 +34,7 @@ internal static class ClientCommands
                 throw new CliException(Directory.Exists(missing) ? $"'{missing}' is a directory; drop the files in it" : $"No such file: '{missing}'");
             }
 
-            using var client = KoaljaClient.Connect(parse.GetValue(Url), parse.GetValue(Data)!);
+            using var client = ClientCommands.Connect(parse);
             var progress = new Progress(stderr);
             var run = Guid.NewGuid().ToString("N");
             for (var i = 0; i < paths.Length; i++)
@@ -80,18 +85,23 @@ internal static class ClientCommands
         }
     }
 
-    private static Command Values(TextWriter stdout)
+    private static Command Values(TextWriter stdout, TextWriter stderr)
     {
         var target = new Argument<string>("pipeline/task") { Description = "Whose values, e.g. linecount/countLines (or just a pipeline)" };
         var output = new Option<string?>("--output") { Description = "Only this output" };
-        var limit = new Option<int>("--limit") { Description = "Most values to list", DefaultValueFactory = _ => 100 };
-        var command = new Command("values", "List the values a task produced") { target, output, limit, Url, Data };
-        command.SetAction((parse, ct) => Guard(Console.Error, async () =>
+        var limit = new Option<int>("--limit") { Description = "Most values to list, newest first (1 to 1000)", DefaultValueFactory = _ => 100 };
+        var command = new Command("values", "List the values a task produced, newest first") { target, output, limit, Url, Data, Key };
+        command.SetAction((parse, ct) => Guard(stderr, async () =>
         {
             var text = parse.GetValue(target)!;
+            if (parse.GetValue(limit) is < 1 or > 1000)
+            {
+                throw new CliException($"--limit {parse.GetValue(limit)} is not 1 to 1000");
+            }
+
             var (pipeline, task) = text.Contains('/', StringComparison.Ordinal) ? SplitTarget(text) : (text, null);
-            using var client = KoaljaClient.Connect(parse.GetValue(Url), parse.GetValue(Data)!);
-            var query = $"api/pipelines/{Uri.EscapeDataString(pipeline)}/values?limit={parse.GetValue(limit)}"
+            using var client = ClientCommands.Connect(parse);
+            var query = $"api/pipelines/{Uri.EscapeDataString(pipeline)}/values?order=newest&limit={parse.GetValue(limit)}"
                 + (task is null ? "" : $"&task={Uri.EscapeDataString(task)}")
                 + (parse.GetValue(output) is { } o ? $"&output={Uri.EscapeDataString(o)}" : "");
             var page = await client.GetJsonAsync(query, ApiJsonContext.Default.ValuePageDto, ct);
@@ -104,18 +114,23 @@ internal static class ClientCommands
             }
 
             Table.Write(stdout, ["ID", "OUTPUT", "CREATED", "SIZE", "PREVIEW"], rows);
+            if (page.Next is not null)
+            {
+                stderr.WriteLine($"(the newest {rows.Count}; there are more: --limit up to 1000, or page through GET /{query.Replace("&limit=", "&before=" + page.Next + "&limit=", StringComparison.Ordinal)})");
+            }
+
             return 0;
         }));
         return command;
     }
 
-    private static Command Cat()
+    private static Command Cat(TextWriter stderr)
     {
         var id = new Argument<string>("value-id") { Description = "The value whose bytes to print" };
-        var command = new Command("cat", "Print the content of a value") { id, Url, Data };
-        command.SetAction((parse, ct) => Guard(Console.Error, async () =>
+        var command = new Command("cat", "Print the content of a value") { id, Url, Data, Key };
+        command.SetAction((parse, ct) => Guard(stderr, async () =>
         {
-            using var client = KoaljaClient.Connect(parse.GetValue(Url), parse.GetValue(Data)!);
+            using var client = ClientCommands.Connect(parse);
             using var response = await client.GetAsync($"api/values/{Uri.EscapeDataString(parse.GetValue(id)!)}/content", ct);
             await using var stdout = Console.OpenStandardOutput();
             await response.Content.CopyToAsync(stdout, ct);
@@ -130,13 +145,13 @@ internal static class ClientCommands
         : task.DesiredSlots == task.ActiveSlots ? $"{task.ActiveSlots}/{task.Slots}"
         : $"{task.ActiveSlots}/{task.Slots} want {task.DesiredSlots}";
 
-    private static Command Status(TextWriter stdout)
+    private static Command Status(TextWriter stdout, TextWriter stderr)
     {
         var pipeline = new Argument<string?>("pipeline") { Description = "One pipeline (default: all)", Arity = ArgumentArity.ZeroOrOne };
-        var command = new Command("status", "Show tasks, links and dead letters with their counts") { pipeline, Url, Data };
-        command.SetAction((parse, ct) => Guard(Console.Error, async () =>
+        var command = new Command("status", "Show tasks, links and dead letters with their counts") { pipeline, Url, Data, Key };
+        command.SetAction((parse, ct) => Guard(stderr, async () =>
         {
-            using var client = KoaljaClient.Connect(parse.GetValue(Url), parse.GetValue(Data)!);
+            using var client = ClientCommands.Connect(parse);
             var names = parse.GetValue(pipeline) is { } one ? [one]
                 : (await client.GetJsonAsync("api/pipelines", ApiJsonContext.Default.ListPipelineSummaryDto, ct)).Select(p => p.Name).ToList();
             foreach (var name in names)

@@ -60,7 +60,7 @@ internal static class FunctionsHostCommand
                 DrainTimeout = TimeSpan.FromSeconds(Math.Max(0, drainSeconds)),
             };
             using var logs = LoggerFactory.Create(b => b
-                .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
+                .AddKoaljaConsole()
                 .AddFilter("Microsoft.AspNetCore", LogLevel.Warning));
             LocalFunctionsHost host;
             try

@@ -17,19 +17,23 @@ internal sealed class KoaljaClient : IDisposable
 {
     private readonly HttpClient _http;
 
+    private readonly bool _sendsKey;
+
     private KoaljaClient(Uri baseUri, string? key)
     {
         _http = new HttpClient { BaseAddress = baseUri, Timeout = Timeout.InfiniteTimeSpan };
         if (key is not null)
         {
             _http.DefaultRequestHeaders.Add(ApiSecurity.KeyHeader, key);
+            _sendsKey = true;
         }
     }
 
     public Uri BaseUri => _http.BaseAddress!;
 
     /// <param name="admin">Send the admin key (dropping or activating code) instead of the function key.</param>
-    public static KoaljaClient Connect(string? url, string data, bool admin = false)
+    /// <param name="key">A key given on the command line (--key): sent to whichever server is named.</param>
+    public static KoaljaClient Connect(string? url, string data, bool admin = false, string? key = null)
     {
         var root = Path.GetFullPath(data);
         var own = DataDirectory.ReadServer(root)?.Url;
@@ -40,7 +44,7 @@ internal sealed class KoaljaClient : IDisposable
             throw new CliException($"'{url}' is not an http(s) URL.");
         }
 
-        var key = Environment.GetEnvironmentVariable("KOALJA_KEY");
+        key ??= Environment.GetEnvironmentVariable("KOALJA_KEY");
         if (key is null && own is not null && Uri.TryCreate(own.TrimEnd('/') + "/", UriKind.Absolute, out var ownUri) && ownUri == uri
             && DataDirectory.ReadKeys(root) is { } keys)
         {
@@ -137,7 +141,7 @@ internal sealed class KoaljaClient : IDisposable
     }
 
     /// <summary>Reads a successful answer as <typeparamref name="T"/>, the API's own type for it.</summary>
-    private static async Task<T> ReadJsonAsync<T>(HttpResponseMessage response, JsonTypeInfo<T> type, CancellationToken cancellationToken)
+    private async Task<T> ReadJsonAsync<T>(HttpResponseMessage response, JsonTypeInfo<T> type, CancellationToken cancellationToken)
     {
         await ThrowIfFailedAsync(response, cancellationToken);
         var text = await response.Content.ReadAsStringAsync(cancellationToken);
@@ -152,7 +156,7 @@ internal sealed class KoaljaClient : IDisposable
     }
 
     /// <summary>A 4xx/5xx answer becomes a <see cref="CliException"/> with the title and detail of its problem+json.</summary>
-    private static async Task ThrowIfFailedAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    private async Task ThrowIfFailedAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         if (response.IsSuccessStatusCode)
         {
@@ -172,6 +176,11 @@ internal sealed class KoaljaClient : IDisposable
         }
 
         var detail = problem?.Detail;
+        if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden && !_sendsKey)
+        {
+            detail = "koalja sent no key: it sends the keys of its data directory's own server only; for another address pass --key KEY or set KOALJA_KEY (the server's keys.json holds them)";
+        }
+
         throw new CliException($"{(int)response.StatusCode} {problem?.Title ?? response.ReasonPhrase}{(detail is null ? "" : ": " + detail)}", response.StatusCode);
     }
 

@@ -87,7 +87,7 @@ internal static class OperatorCommand
             }
 
             using var loggers = LoggerFactory.Create(b => b
-                .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
+                .AddKoaljaConsole()
                 .SetMinimumLevel(parse.GetValue(verbose) ? LogLevel.Debug : LogLevel.Information)
                 .AddFilter("System.Net.Http", LogLevel.Warning));
             using var kube = new Kubernetes(config);

@@ -24,7 +24,7 @@ internal static class ProvenanceCommands
         var inactive = new Option<bool>("--no-activate") { Description = "Store the code without making it current (try it with --replay first)" };
         var command = new Command("code", "Drop code into a task, list its code versions, or activate one")
         {
-            target, file, list, activate, entrypoint, replay, replayLimit, publish, inactive, ClientCommands.Url, ClientCommands.Data,
+            target, file, list, activate, entrypoint, replay, replayLimit, publish, inactive, ClientCommands.Url, ClientCommands.Data, ClientCommands.Key,
         };
         command.SetAction((parse, ct) => ClientCommands.Guard(stderr, async () =>
         {
@@ -37,7 +37,7 @@ internal static class ProvenanceCommands
                 throw new CliException("Give exactly one of: a FILE to drop, --list, or --activate VERSION.");
             }
 
-            using var client = KoaljaClient.Connect(parse.GetValue(ClientCommands.Url), parse.GetValue(ClientCommands.Data)!, admin: true);
+            using var client = ClientCommands.Connect(parse, admin: true);
             if (parse.GetValue(list))
             {
                 WriteVersions(stdout, await client.GetJsonAsync(path, ApiJsonContext.Default.CodeListDto, ct));
@@ -135,10 +135,10 @@ internal static class ProvenanceCommands
         var asOf = new Option<string?>("--as-of") { Description = "Only what existed at this time (ISO 8601)" };
         var format = new Option<string>("--format") { Description = "tree, json, prov (W3C PROV-JSON) or openlineage (run events)", DefaultValueFactory = _ => "tree" };
         format.AcceptOnlyFromAmong("tree", "json", "prov", "openlineage");
-        var command = new Command("lineage", "Show where a value came from (inputs, tasks, code versions, times), or export it") { id, down, depth, asOf, format, ClientCommands.Url, ClientCommands.Data };
+        var command = new Command("lineage", "Show where a value came from (inputs, tasks, code versions, times), or export it") { id, down, depth, asOf, format, ClientCommands.Url, ClientCommands.Data, ClientCommands.Key };
         command.SetAction((parse, ct) => ClientCommands.Guard(stderr, async () =>
         {
-            using var client = KoaljaClient.Connect(parse.GetValue(ClientCommands.Url), parse.GetValue(ClientCommands.Data)!);
+            using var client = ClientCommands.Connect(parse);
             var query = $"direction={(parse.GetValue(down) ? "down" : "up")}"
                 + (parse.GetValue(depth) is { } d ? $"&depth={d}" : "")
                 + (parse.GetValue(asOf) is { } t ? $"&asOf={Uri.EscapeDataString(t)}" : "");

@@ -24,7 +24,7 @@ internal static class UpCommand
         var timeout = new Option<double>("--timeout") { Description = "Seconds an execution may run", DefaultValueFactory = _ => 600.0 };
         var maxDrop = new Option<long>("--max-drop") { Description = "Largest drop in bytes (also a binary-mode event's or a dataref's data)", DefaultValueFactory = _ => 1L << 30 };
         var maxEvent = new Option<long>("--max-event") { Description = "Largest structured-mode or batch CloudEvents request in bytes", DefaultValueFactory = _ => 1L << 20 };
-        var verbose = new Option<bool>("--verbose") { Description = "Log every execution" };
+        var verbose = new Option<bool>("--verbose") { Description = "Also log every HTTP request and the web server's own messages (each execution is logged anyway)" };
         var listen = new Option<string>("--listen") { Description = "Address to listen on; anything but loopback makes every request need a key", DefaultValueFactory = _ => "127.0.0.1" };
         var storage = new Option<string?>("--storage") { Description = "Where values are stored: local:PATH, s3://BUCKET/PREFIX?endpoint=URL, azblob://CONTAINER/PREFIX (default: STORAGETYPE, else the data directory)" };
         var registry = new Option<string?>("--registry") { Description = "The registry: postgres://USER:PASSWORD@HOST:PORT/DATABASE or sqlite:PATH (default: KOALJA_REGISTRY, else SQLite in the data directory)" };
@@ -53,15 +53,33 @@ internal static class UpCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             string? pendingUrls = null;
+            // A value out of range is refused with what is allowed, never quietly replaced.
+            var refused = new[]
+            {
+                parse.GetValue(port) is < 0 or > 65535 ? $"--port {parse.GetValue(port)} is not a port (1 to 65535; leave it out for a free one)" : null,
+                parse.GetValue(attempts) is < 1 or > 1000 ? $"--max-attempts {parse.GetValue(attempts)}: 1 to 1000 executions of a snapshot" : null,
+                Seconds(parse.GetValue(retryDelay), 0, 86_400) ? null : $"--retry-delay {parse.GetValue(retryDelay)}: 0 to 86400 seconds",
+                parse.GetValue(slots) is < 1 or > 1024 ? $"--slots {parse.GetValue(slots)}: 1 to 1024 parallel executions per task" : null,
+                Seconds(parse.GetValue(slotCooldown), 0, 86_400) ? null : $"--slot-cooldown {parse.GetValue(slotCooldown)}: 0 to 86400 seconds",
+                Seconds(parse.GetValue(timeout), 1, 7 * 86_400) ? null : $"--timeout {parse.GetValue(timeout)}: 1 to 604800 seconds an execution may run",
+                parse.GetValue(maxDrop) < 1 ? $"--max-drop {parse.GetValue(maxDrop)}: at least 1 byte" : null,
+                parse.GetValue(maxEvent) < 1 ? $"--max-event {parse.GetValue(maxEvent)}: at least 1 byte" : null,
+            }.OfType<string>().ToList();
+            if (refused.Count > 0)
+            {
+                refused.ForEach(r => stderr.WriteLine("koalja: " + r));
+                return 1;
+            }
+
             var runtime = new RuntimeOptions
             {
-                MaxAttempts = Math.Max(1, parse.GetValue(attempts)),
-                RetryDelay = TimeSpan.FromSeconds(Math.Max(0, parse.GetValue(retryDelay))),
-                SlotsPerTask = Math.Max(1, parse.GetValue(slots)),
-                SlotCooldown = TimeSpan.FromSeconds(Math.Max(0, parse.GetValue(slotCooldown))),
-                CommandTimeout = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(timeout))),
-                MaxDropBytes = Math.Max(1, parse.GetValue(maxDrop)),
-                MaxEventBytes = Math.Max(1, parse.GetValue(maxEvent)),
+                MaxAttempts = parse.GetValue(attempts),
+                RetryDelay = TimeSpan.FromSeconds(parse.GetValue(retryDelay)),
+                SlotsPerTask = parse.GetValue(slots),
+                SlotCooldown = TimeSpan.FromSeconds(parse.GetValue(slotCooldown)),
+                CommandTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
+                MaxDropBytes = parse.GetValue(maxDrop),
+                MaxEventBytes = parse.GetValue(maxEvent),
             };
             if (!System.Net.IPAddress.TryParse(parse.GetValue(listen), out var address))
             {
@@ -123,7 +141,7 @@ internal static class UpCommand
             }
 
             using var logs = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b
-                .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
+                .AddKoaljaConsole()
                 .AddFilter("System.Net.Http", Microsoft.Extensions.Logging.LogLevel.Warning));
             using var kube = new k8s.Kubernetes(config);
             await using var endpoints = new Koalja.Operator.Controller.TaskEndpoints(kube, logs, TimeProvider.System);
@@ -132,6 +150,8 @@ internal static class UpCommand
         });
         return command;
     }
+
+    private static bool Seconds(double value, double min, double max) => double.IsFinite(value) && value >= min && value <= max;
 
     private static async Task<int> RunAsync(string[] files, LocalServerOptions options, string? taskUrlsFile, bool verbose, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
@@ -190,9 +210,13 @@ internal static class UpCommand
         try
         {
             server = await LocalServer.StartAsync(options, pipelines, logging => logging
-                .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
+                .AddKoaljaConsole(verbose)
+                // Each execution and what the router does (resumes, retries) at Information; the web server's request log with --verbose.
                 .SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning)
-                .AddFilter("Microsoft", LogLevel.Warning), cancellationToken);
+                .AddFilter("Koalja.Router.Runtime", LogLevel.Information)
+                .AddFilter("Microsoft", verbose ? LogLevel.Information : LogLevel.Warning)
+                // The host logs a failed start (a port in use) with its stack trace before it throws; the catch below says it in one line.
+                .AddFilter("Microsoft.Extensions.Hosting", verbose ? LogLevel.Information : LogLevel.None), cancellationToken);
         }
         catch (Exception e) when (e is InvalidOperationException or IOException or System.Net.Sockets.SocketException
             or BackendException or Storage.StorageConfigurationException or Storage.StorageUnavailableException

@@ -33,6 +33,7 @@ public static class ApiEndpoints
         app.MapGet("/api/values/{id}/prov", LineageEndpoints.Prov);
         app.MapGet("/api/values/{id}/openlineage", LineageEndpoints.OpenLineage);
         app.MapGet("/api/pipelines/{p}/openlineage", LineageEndpoints.PipelineOpenLineage);
+        ExecutionEndpoints.Map(app);
         var admin = new RequiredLevel(AuthLevel.Admin);
         app.MapPut("/api/pipelines/{p}/tasks/{t}/code", CodeEndpoints.PutAsync).WithMetadata(admin);
         app.MapGet("/api/pipelines/{p}/tasks/{t}/code", CodeEndpoints.List);
@@ -108,8 +109,19 @@ public static class ApiEndpoints
             return new ReplicaDto(g.Key, g.Select(r => r.Snapshot).ToList(), since, cost);
         }).OrderBy(r => r.Replica, StringComparer.Ordinal).ToList();
 
-    private static IResult ListValues(string p, string? task, string? output, string? codeVersion, bool? shadow, int? limit, long? after, PipelineRouter router)
+    private static IResult ListValues(string p, string? task, string? output, string? codeVersion, bool? shadow, int? limit, long? after, long? before, string? order, PipelineRouter router)
     {
+        var newest = order?.ToLowerInvariant() switch
+        {
+            null or "oldest" => false,
+            "newest" => true,
+            _ => (bool?)null,
+        };
+        if (newest is null)
+        {
+            return Problems.BadRequest("Invalid order", "order is 'oldest' (the default, continued with after=next) or 'newest' (continued with before=next).");
+        }
+
         if (!router.Pipelines.TryGetValue(p, out var runtime))
         {
             return Problems.NoPipeline(p, router);
@@ -127,7 +139,7 @@ public static class ApiEndpoints
 
         using var connection = router.Registry.Open();
         var take = limit ?? 100;
-        var values = new RegistryReader(connection).Values(p, task, output, after ?? 0, take + 1, codeVersion, shadow ?? false);
+        var values = new RegistryReader(connection).Values(p, task, output, after ?? 0, take + 1, codeVersion, shadow ?? false, before ?? long.MaxValue, newest.Value);
         var page = values.Take(take).Select(ValueDto.From).ToList();
         return Results.Json(new ValuePageDto(page, values.Count > take ? page[^1].Seq : null), ApiJsonContext.Default.ValuePageDto);
     }

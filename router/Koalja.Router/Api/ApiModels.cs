@@ -32,6 +32,25 @@ public sealed record ExecutionDto(string Id, string SnapshotId, int Attempt, str
         e.LogSha256 is null ? null : Core.Contract.ArtifactUri.For(e.LogSha256));
 }
 
+/// <summary>An execution as a task's list shows it: where it ran, how long, how it ended, which code.</summary>
+public sealed record ExecutionSummaryDto(string Id, string Pipeline, string Task, string SnapshotId, int Attempt, string Worker, DateTimeOffset Started,
+    DateTimeOffset Finished, double DurationMs, string Status, int? ExitCode, string? Error, string CodeVersion, string? LogUri)
+{
+    public static ExecutionSummaryDto From(ExecutionInfo i)
+    {
+        var e = i.Execution;
+        return new(e.Id, i.Pipeline, i.Task, e.SnapshotId, e.Attempt, e.Worker, e.StartedAt, e.FinishedAt, Math.Round((e.FinishedAt - e.StartedAt).TotalMilliseconds, 1),
+            e.Status.Text(), e.ExitCode, e.Error, i.CodeVersion, e.LogSha256 is null ? null : Core.Contract.ArtifactUri.For(e.LogSha256));
+    }
+}
+
+/// <summary>An execution with the values it ran on (per input) and the values it produced.</summary>
+public sealed record ExecutionDetailDto(ExecutionSummaryDto Execution, string? StderrTail, IReadOnlyDictionary<string, IReadOnlyList<SourceValueDto>> Inputs,
+    IReadOnlyList<ValueDto> Outputs);
+
+/// <summary>A page of a task's executions, newest first; <c>next</c> is the <c>before</c> of the next page.</summary>
+public sealed record ExecutionPageDto(IReadOnlyList<ExecutionSummaryDto> Executions, string? Next);
+
 public sealed record ValuePageDto(IReadOnlyList<ValueDto> Values, long? Next);
 
 public sealed record PipelineSummaryDto(string Name, string Revision, int Tasks, int Links, long Values, long Pending, long Running, long DeadLettered);
@@ -114,6 +133,8 @@ public sealed record EventBatchDto(int Recorded, int Repeated, int Refused, IRea
 [JsonSerializable(typeof(List<ValueDto>))]
 [JsonSerializable(typeof(ValueDetailDto))]
 [JsonSerializable(typeof(ValuePageDto))]
+[JsonSerializable(typeof(ExecutionDetailDto))]
+[JsonSerializable(typeof(ExecutionPageDto))]
 [JsonSerializable(typeof(List<PipelineSummaryDto>))]
 [JsonSerializable(typeof(PipelineDto))]
 [JsonSerializable(typeof(PipelineStatsDto))]

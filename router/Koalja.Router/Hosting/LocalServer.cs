@@ -161,7 +161,8 @@ public sealed class LocalServer : IAsyncDisposable
             app.MapKoaljaApi();
             await app.StartAsync(cancellationToken);
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
-                .Select(a => new Uri(a.Replace("[::]", "127.0.0.1", StringComparison.Ordinal))).ToList();
+                // A server on every interface (0.0.0.0, [::]) is reached on this machine at the loopback address: that is what clients read in server.json.
+                .Select(a => new Uri(a.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("//0.0.0.0:", "//127.0.0.1:", StringComparison.Ordinal))).ToList();
             var url = addresses.First(a => a.Port != scalerPort);
             var scalerUrl = scalerPort is { } p ? addresses.First(a => a.Port == p) : null;
             publicUrl = url;

@@ -160,5 +160,13 @@ internal static class Migrations
                 expires_at TEXT NOT NULL
             );
             """),
+        (5, "executions by task", """
+            ALTER TABLE executions ADD COLUMN pipeline TEXT;
+            ALTER TABLE executions ADD COLUMN task TEXT;
+            UPDATE executions SET
+                pipeline = (SELECT s.pipeline FROM snapshots s WHERE s.id = executions.snapshot_id),
+                task = (SELECT s.task FROM snapshots s WHERE s.id = executions.snapshot_id);
+            CREATE INDEX ix_executions_task ON executions (pipeline, task, finished_at, id);
+            """),
     ];
 }

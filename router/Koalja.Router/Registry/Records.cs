@@ -58,3 +58,6 @@ public sealed record CodeVersionRecord(
 /// pipeline (a repeat is acknowledged and ignored), with its type, subject, time and the HTTP content mode it used.
 /// </summary>
 public sealed record IngressEventRecord(string Source, string Id, string Type, string? Subject, DateTimeOffset? Time, string Mode);
+
+/// <summary>An execution with the pipeline, task and code version of the snapshot it ran.</summary>
+public sealed record ExecutionInfo(ExecutionRecord Execution, string Pipeline, string Task, string CodeVersion);

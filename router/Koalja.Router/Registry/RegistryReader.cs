@@ -43,14 +43,16 @@ internal sealed class RegistryReader(DbConnection connection, DbTransaction? tra
         Query($"SELECT {ValueColumns} FROM annotated_values WHERE id = @id", ReadValue, ("@id", id)).FirstOrDefault();
 
     /// <summary>A page of values in the order they were recorded; shadow values (of replays) only when <paramref name="shadow"/>.</summary>
-    public List<ValueRecord> Values(string pipeline, string? task, string? output, long after, int limit, string? codeVersion = null, bool shadow = false) =>
+    /// <summary>A pipeline's values with <c>seq</c> between <paramref name="after"/> and <paramref name="before"/>, oldest first or <paramref name="newestFirst"/>.</summary>
+    public List<ValueRecord> Values(string pipeline, string? task, string? output, long after, int limit, string? codeVersion = null, bool shadow = false,
+        long before = long.MaxValue, bool newestFirst = false) =>
         Query($"""
             SELECT {ValueColumns} FROM annotated_values
             -- CAST: PostgreSQL must know the type of a parameter that may be NULL
             WHERE pipeline = @p AND (CAST(@t AS TEXT) IS NULL OR task = @t) AND (CAST(@o AS TEXT) IS NULL OR output = @o) AND (CAST(@cv AS TEXT) IS NULL OR code_version = @cv)
-                AND shadow = @sh AND seq > @after
-            ORDER BY seq LIMIT @limit
-            """, ReadValue, ("@p", pipeline), ("@t", task), ("@o", output), ("@cv", codeVersion), ("@sh", shadow ? 1 : 0), ("@after", after), ("@limit", limit));
+                AND shadow = @sh AND seq > @after AND seq < @before
+            ORDER BY seq {(newestFirst ? "DESC" : "ASC")} LIMIT @limit
+            """, ReadValue, ("@p", pipeline), ("@t", task), ("@o", output), ("@cv", codeVersion), ("@sh", shadow ? 1 : 0), ("@after", after), ("@before", before), ("@limit", limit));
 
     /// <summary>The values one snapshot's execution produced, by output and index.</summary>
     public List<ValueRecord> SnapshotOutputs(string snapshotId) =>
@@ -83,10 +85,31 @@ internal sealed class RegistryReader(DbConnection connection, DbTransaction? tra
             ORDER BY sequence DESC LIMIT @limit
             """, r => (r.GetString(0), Rows.Long(r, 1)), ("@p", pipeline), ("@t", task), ("@limit", limit));
 
+    private const string ExecutionColumns = "e.id, e.snapshot_id, e.attempt, e.worker, e.started_at, e.finished_at, e.status, e.exit_code, e.error, e.stderr_tail, e.log_sha256";
+
     public ExecutionRecord? Execution(string id) =>
-        Query("SELECT id, snapshot_id, attempt, worker, started_at, finished_at, status, exit_code, error, stderr_tail, log_sha256 FROM executions WHERE id = @id",
-            r => new ExecutionRecord(r.GetString(0), r.GetString(1), Rows.Int(r, 2), r.GetString(3), Time(r, 4), Time(r, 5), RegistryStates.ParseExecutionStatus(r.GetString(6)),
-                Rows.IntOrNull(r, 7), Str(r, 8), Str(r, 9), Str(r, 10)), ("@id", id)).FirstOrDefault();
+        Query($"SELECT {ExecutionColumns} FROM executions e WHERE e.id = @id", ReadExecution, ("@id", id)).FirstOrDefault();
+
+    /// <summary>An execution with the pipeline, task and code version of its snapshot.</summary>
+    public ExecutionInfo? ExecutionInfo(string id) =>
+        Query($"SELECT {ExecutionColumns}, s.pipeline, s.task, s.code_version FROM executions e JOIN snapshots s ON s.id = e.snapshot_id WHERE e.id = @id",
+            ReadExecutionInfo, ("@id", id)).FirstOrDefault();
+
+    /// <summary>
+    /// A task's executions, the most recently finished first; <paramref name="before"/> (an execution id) continues a
+    /// page after that execution. Unknown <paramref name="before"/>: nothing.
+    /// </summary>
+    public List<ExecutionInfo> Executions(string pipeline, string task, string? before, int limit) =>
+        Query($"""
+            SELECT {ExecutionColumns}, s.pipeline, s.task, s.code_version FROM executions e JOIN snapshots s ON s.id = e.snapshot_id
+            WHERE e.pipeline = @p AND e.task = @t AND (CAST(@b AS TEXT) IS NULL OR EXISTS (
+                SELECT 1 FROM executions c WHERE c.id = @b AND (e.finished_at < c.finished_at OR (e.finished_at = c.finished_at AND e.id < c.id))))
+            ORDER BY e.finished_at DESC, e.id DESC LIMIT @limit
+            """, ReadExecutionInfo, ("@p", pipeline), ("@t", task), ("@b", before), ("@limit", limit));
+
+    /// <summary>The values an execution produced, by output and index.</summary>
+    public List<ValueRecord> ExecutionOutputs(string executionId) =>
+        Query($"SELECT {ValueColumns} FROM annotated_values WHERE execution_id = @e ORDER BY output, output_index", ReadValue, ("@e", executionId));
 
     /// <summary>The values a value was computed from, per snapshot input, in order, with the input each came through.</summary>
     public List<(string Input, string ArrivedOn, string ValueId)> SourceInputs(string snapshotId) =>
@@ -159,6 +182,11 @@ internal sealed class RegistryReader(DbConnection connection, DbTransaction? tra
     }
 
     private static ValueRecord ReadValue(DbDataReader r) => Rows.Value(r);
+
+    private static ExecutionRecord ReadExecution(DbDataReader r) => new(r.GetString(0), r.GetString(1), Rows.Int(r, 2), r.GetString(3), Time(r, 4), Time(r, 5),
+        RegistryStates.ParseExecutionStatus(r.GetString(6)), Rows.IntOrNull(r, 7), Str(r, 8), Str(r, 9), Str(r, 10));
+
+    private static ExecutionInfo ReadExecutionInfo(DbDataReader r) => new(ReadExecution(r), r.GetString(11), r.GetString(12), r.GetString(13));
 
     private static CodeVersionRecord ReadCode(DbDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Time(r, 4), Str(r, 5), Str(r, 6), r.IsDBNull(7) ? null : Rows.Long(r, 7), Str(r, 8), Str(r, 9));

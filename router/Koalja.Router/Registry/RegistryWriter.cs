@@ -181,11 +181,11 @@ internal sealed class RegistryWriter(Registry registry, DbConnection connection)
     public void FinishSnapshot(string snapshotId, SnapshotStatus status, DateTimeOffset now, SnapshotStatus from = SnapshotStatus.Ready) =>
         Defer("UPDATE snapshots SET status = @s, finished_at = @n WHERE id = @id AND status = @from", ("@s", status.Text()), ("@n", now), ("@id", snapshotId), ("@from", from.Text()));
 
-    public void InsertExecution(ExecutionRecord e) => Defer("""
-        INSERT INTO executions (id, snapshot_id, attempt, worker, started_at, finished_at, status, exit_code, error, stderr_tail, log_sha256)
-        VALUES (@id, @s, @a, @w, @st, @f, @status, @x, @e, @tail, @log) ON CONFLICT (id) DO NOTHING
+    public void InsertExecution(ExecutionRecord e, string pipeline, string task) => Defer("""
+        INSERT INTO executions (id, snapshot_id, attempt, worker, started_at, finished_at, status, exit_code, error, stderr_tail, log_sha256, pipeline, task)
+        VALUES (@id, @s, @a, @w, @st, @f, @status, @x, @e, @tail, @log, @p, @t) ON CONFLICT (id) DO NOTHING
         """, ("@id", e.Id), ("@s", e.SnapshotId), ("@a", e.Attempt), ("@w", e.Worker), ("@st", e.StartedAt), ("@f", e.FinishedAt),
-        ("@status", e.Status.Text()), ("@x", e.ExitCode), ("@e", e.Error), ("@tail", e.StderrTail), ("@log", e.LogSha256));
+        ("@status", e.Status.Text()), ("@x", e.ExitCode), ("@e", e.Error), ("@tail", e.StderrTail), ("@log", e.LogSha256), ("@p", pipeline), ("@t", task));
 
     public void InsertDeadLetter(DeadLetterRecord d) => Defer("""
         INSERT INTO dead_letters (snapshot_id, pipeline, task, reason, stderr_tail, attempts, created_at) VALUES (@s, @p, @t, @r, @tail, @a, @n)

@@ -277,6 +277,12 @@ internal sealed partial class TaskDispatcher
                 return; // the pipeline is routed by another process now; the snapshot is still ready in the registry, for it
             }
 
+            if (outcome.Succeeded)
+            {
+                var executionId = Ids.Execution(current.SnapshotId, attempt);
+                LogSucceeded(_runtime.Name, _task, current.SnapshotId, attempt, (outcome.FinishedAt - outcome.StartedAt).TotalMilliseconds, outcome.Worker ?? worker, executionId);
+            }
+
             if (decision != FinishDecision.Retry)
             {
                 if (decision == FinishDecision.DeadLettered)
@@ -317,6 +323,9 @@ internal sealed partial class TaskDispatcher
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Pipeline}/{Task}: recording the end of snapshot {SnapshotId} failed; trying again in {Delay}")]
     private partial void LogFinishFailed(Exception error, string pipeline, string task, string snapshotId, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Pipeline}/{Task}: snapshot {SnapshotId} attempt {Attempt} succeeded in {DurationMs:F0} ms on {Worker} (execution {ExecutionId})")]
+    private partial void LogSucceeded(string pipeline, string task, string snapshotId, int attempt, double durationMs, string worker, string executionId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Pipeline}/{Task}: snapshot {SnapshotId} failed (attempt {Attempt}: {Error}); retrying in {Delay}")]
     private partial void LogRetry(string pipeline, string task, string snapshotId, int attempt, string? error, TimeSpan delay);

@@ -1,0 +1,213 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Koalja.Core.Loading;
+using Koalja.Router.Hosting;
+using Koalja.Router.Runtime;
+
+namespace Koalja.Cli.Tests;
+
+/// <summary>
+/// What a user needs after the first run: <c>koalja logs</c> of an execution, a value or a task (and <c>--follow</c>),
+/// <c>values</c> newest first saying when there are more, a server on every interface that the CLI still finds, a
+/// key for a server named by <c>--url</c>, and <c>koalja up</c> refusing bad options in one line.
+/// </summary>
+public sealed class DayTwoCommandTests : IAsyncLifetime
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("koalja-cli-day2-").FullName;
+    private LocalServer? _server;
+
+    private string Data => Path.Combine(_dir, ".koalja");
+
+    private string PipelineFile => Path.Combine(_dir, "logged.yaml");
+
+    public async Task InitializeAsync()
+    {
+        await File.WriteAllTextAsync(PipelineFile, """
+            apiVersion: koalja.aljabr.io/v1alpha1
+            kind: Pipeline
+            metadata: {name: logged}
+            spec:
+              tasks:
+              - {name: drop, type: FileDrop, outputs: [{name: file, typeRef: text}]}
+              - name: shout
+                inputs: [{name: in, typeRef: text}]
+                outputs: [{name: out, typeRef: text}]
+                executor:
+                  image: alpine
+                  command: ["/bin/sh", "-c", "echo \"shouting $(cat {{.inputs.in.path}})\"; echo 'to stderr' >&2; tr a-z A-Z < {{.inputs.in.path}} > {{.outputs.out.path}}"]
+              links: [{name: l, sourceRef: drop/file, destinationRef: shout/in}]
+              types: [{name: text, protocol: File, format: Text}]
+            """);
+        var pipeline = PipelineLoader.LoadFile(PipelineFile).Pipelines[0].Pipeline;
+        // On every interface: server.json must still give clients an address they can use, and every request needs a key.
+        _server = await LocalServer.StartAsync(new LocalServerOptions { DataDirectory = Data, ListenAddress = IPAddress.Any, Runtime = new RuntimeOptions { SlotsPerTask = 1 } }, [pipeline]);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _server!.DisposeAsync();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task LogsOfAnExecutionAValueAndATaskAndValuesNewestFirst()
+    {
+        Assert.Equal("127.0.0.1", _server!.Url.Host);
+        var files = Enumerable.Range(0, 3).Select(i => Write($"f{i}.txt", $"file {i}\n")).ToArray();
+        var (dropped, dropOutput, dropError) = await CliRunner.RunAsync(["drop", "logged/drop", .. files, "--wait", "--data", Data]);
+        Assert.True(dropped == 0, dropOutput + dropError);
+
+        var (code, listing, more) = await CliRunner.RunAsync("values", "logged/shout", "--limit", "2", "--data", Data);
+        Assert.Equal(0, code);
+        var rows = listing.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).ToList();
+        Assert.Equal(2, rows.Count);
+        Assert.Contains("FILE 2", rows[0], StringComparison.Ordinal); // newest first
+        Assert.Contains("FILE 1", rows[1], StringComparison.Ordinal);
+        Assert.Contains("there are more", more, StringComparison.Ordinal);
+        var newest = rows[0].Split(' ')[0];
+
+        var (logCode, log, header) = await CliRunner.RunAsync("logs", newest, "--data", Data);
+        Assert.True(logCode == 0, header);
+        Assert.Equal("shouting file 2\nto stderr\n", log);
+        Assert.Matches(@"^logged/shout execution \w+: snapshot \w+ attempt 1 succeeded \(exit 0\) in \d+ ms on ", header);
+
+        var (_, task, _) = await CliRunner.RunAsync("logs", "logged/shout", "--limit", "2", "--data", Data);
+        Assert.Equal(2, task.Split('\n').Count(l => l.StartsWith("==> logged/shout execution ", StringComparison.Ordinal)));
+        Assert.True(task.IndexOf("shouting file 1", StringComparison.Ordinal) < task.IndexOf("shouting file 2", StringComparison.Ordinal), task); // oldest of them first
+        Assert.DoesNotContain("shouting file 0", task, StringComparison.Ordinal);
+
+        var dropValue = (await CliRunner.RunAsync("values", "logged/drop", "--limit", "1", "--data", Data)).Output.Split('\n')[1].Split(' ')[0];
+        var (notMade, _, why) = await CliRunner.RunAsync("logs", dropValue, "--data", Data);
+        Assert.Equal((1, true), (notMade, why.Contains("was not made by an execution", StringComparison.Ordinal)));
+        var (unknown, _, what) = await CliRunner.RunAsync("logs", "nothing-like-it", "--data", Data);
+        Assert.Equal((1, "koalja: 'nothing-like-it' is neither an execution nor a value\n"), (unknown, what));
+        Assert.Contains("--limit 0 is not 1 to 1000", (await CliRunner.RunAsync("values", "logged/shout", "--limit", "0", "--data", Data)).Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LogsFollowPrintsExecutionsAsTheyFinish()
+    {
+        using var output = new StringWriter();
+        var stdout = TextWriter.Synchronized(output);
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var follow = CliApp.RunAsync(["logs", "logged/shout", "--follow", "--data", Data], stdout, TextWriter.Null, stop.Token);
+        await Task.Delay(700); // the first poll has seen no execution
+        Assert.Equal(0, (await CliRunner.RunAsync("drop", "logged/drop", Write("late.txt", "late one\n"), "--data", Data)).ExitCode);
+        string Printed()
+        {
+            lock (stdout) // TextWriter.Synchronized locks on itself
+            {
+                return output.ToString();
+            }
+        }
+
+        while (!Printed().Contains("shouting late one", StringComparison.Ordinal))
+        {
+            Assert.False(follow.IsCompleted, Printed());
+            await Task.Delay(100, stop.Token);
+        }
+
+        await stop.CancelAsync();
+        Assert.Equal(0, await follow);
+        Assert.Single(Printed().Split('\n'), l => l.StartsWith("==> logged/shout execution ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AServerNamedByUrlGetsTheKeyGivenAndSaysWhatIsMissingWithout()
+    {
+        var elsewhere = Path.Combine(_dir, "other-data");
+        var url = $"http://127.0.0.1:{_server!.Url.Port}/";
+        var (refused, _, why) = await CliRunner.RunAsync("status", "logged", "--url", url, "--data", elsewhere);
+        Assert.Equal(1, refused);
+        Assert.Contains("401", why, StringComparison.Ordinal);
+        Assert.Contains("pass --key KEY or set KOALJA_KEY", why, StringComparison.Ordinal);
+
+        using var keys = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(Data, "keys.json")));
+        var (code, status, error) = await CliRunner.RunAsync("status", "logged", "--url", url, "--data", elsewhere, "--key", keys.RootElement.GetProperty("function").GetString()!);
+        Assert.True(code == 0, error);
+        Assert.Contains("pipeline logged", status, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--port", "99999", "--port 99999 is not a port (1 to 65535; leave it out for a free one)")]
+    [InlineData("--slots", "0", "--slots 0: 1 to 1024 parallel executions per task")]
+    [InlineData("--timeout", "-5", "--timeout -5: 1 to 604800 seconds an execution may run")]
+    [InlineData("--max-attempts", "0", "--max-attempts 0: 1 to 1000 executions of a snapshot")]
+    [InlineData("--retry-delay", "-1", "--retry-delay -1: 0 to 86400 seconds")]
+    public async Task UpRefusesAnOptionOutOfRangeInOneLine(string option, string value, string message)
+    {
+        var (code, _, error) = await CliRunner.RunAsync("up", PipelineFile, option, value, "--data", Path.Combine(_dir, "unused"));
+        Assert.Equal((1, $"koalja: {message}\n"), (code, error));
+        Assert.False(Directory.Exists(Path.Combine(_dir, "unused")));
+    }
+
+    [Fact]
+    public async Task UpOnAPortInUseSaysSoInOneLineWithoutAStackTrace()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        var (code, output, error) = await CliRunner.RunScriptAsync(_dir, "up", PipelineFile, "--port", $"{port}", "--data", Path.Combine(_dir, "busy"));
+        Assert.Equal(1, code);
+        Assert.Contains("address already in use", error, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("   at ", output + error, StringComparison.Ordinal);
+        // The script may say it builds the tool first; the pipeline's note about its image; then the one line.
+        var lines = (output + error).Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("koalja: building", StringComparison.Ordinal)).ToList();
+        Assert.True(lines.Count == 2 && lines[0].StartsWith("note: ", StringComparison.Ordinal), output + error);
+    }
+
+    [Fact]
+    public async Task UpPrintsALineForEachExecution()
+    {
+        var data = Path.Combine(_dir, "up-data");
+        var start = new System.Diagnostics.ProcessStartInfo(Path.Combine(CliRunner.RepositoryRoot, "koalja")) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir };
+        foreach (var arg in new[] { "up", PipelineFile, "--data", data })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var up = System.Diagnostics.Process.Start(start)!;
+        var printed = new System.Text.StringBuilder();
+        up.OutputDataReceived += (_, e) => { lock (printed) { printed.AppendLine(e.Data); } };
+        up.ErrorDataReceived += (_, e) => { lock (printed) { printed.AppendLine(e.Data); } };
+        up.BeginOutputReadLine();
+        up.BeginErrorReadLine();
+        try
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
+            while (!File.Exists(Path.Combine(data, "server.json")))
+            {
+                Assert.True(DateTime.UtcNow < deadline && !up.HasExited, printed.ToString());
+                await Task.Delay(100);
+            }
+
+            Assert.Equal(0, (await CliRunner.RunAsync("drop", "logged/drop", Write("one.txt", "one\n"), "--wait", "--data", data)).ExitCode);
+            string Printed()
+            {
+                lock (printed)
+                {
+                    return printed.ToString();
+                }
+            }
+
+            while (!System.Text.RegularExpressions.Regex.IsMatch(Printed(), @"\d\d:\d\d:\d\d logged/shout: snapshot \w+ attempt 1 succeeded in \d+ ms on \S+ \(execution \w+\)"))
+            {
+                Assert.True(DateTime.UtcNow < deadline, Printed());
+                await Task.Delay(100);
+            }
+        }
+        finally
+        {
+            up.Kill(entireProcessTree: true);
+            await up.WaitForExitAsync();
+        }
+    }
+
+    private string Write(string name, string content)
+    {
+        var path = Path.Combine(_dir, name);
+        File.WriteAllText(path, content);
+        return path;
+    }
+}
