@@ -19,7 +19,7 @@ public static class CliApp
             FunctionsHostCommand.Create(stdout, stderr),
             LogsCommand.Create(stdout, stderr),
         };
-        foreach (var command in ClientCommands.Create(stdout, stderr).Concat(ProvenanceCommands.Create(stdout, stderr)))
+        foreach (var command in ClientCommands.Create(stdout, stderr).Concat(ProvenanceCommands.Create(stdout, stderr)).Concat(DeadLetterCommands.Create(stdout, stderr)))
         {
             root.Subcommands.Add(command);
         }

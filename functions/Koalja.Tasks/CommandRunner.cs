@@ -47,7 +47,7 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
             var run = await ExecuteAsync(setup.Arguments, setup.Environment, work, cancellationToken);
             if (!run.Succeeded)
             {
-                return new TaskOutcome(false, [], started, time.GetUtcNow(), run.ExitCode, run.Error, run.StderrTail, run.LogSha256);
+                return new TaskOutcome(false, [], started, time.GetUtcNow(), run.ExitCode, run.Error, run.StderrTail, run.LogSha256, Permanent: run.Permanent);
             }
 
             var (outputs, missing) = await CollectOutputsAsync(invocation, work, cancellationToken);
@@ -244,7 +244,7 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
         }
         catch (Win32Exception e)
         {
-            return new RunResult(false, null, $"Cannot start '{arguments[0]}': {e.Message}", null, null);
+            return new RunResult(false, null, $"Cannot start '{arguments[0]}': {e.Message}", null, null, Permanent: true);
         }
 
         process.StandardInput.Close();
@@ -287,8 +287,16 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
         await log.DisposeAsync();
         var logSha = await StoreLogAsync(logPath, cancellationToken);
         var exitCode = process.ExitCode;
-        error ??= exitCode == 0 ? null : $"exit code {exitCode}";
-        return new RunResult(error is null, exitCode, error, log.StderrTail, logSha);
+        // The shell's own codes for a program it could not find (127) or run (126): the same next time.
+        var permanent = error is null && exitCode is 126 or 127;
+        error ??= exitCode switch
+        {
+            0 => null,
+            127 => "exit code 127: a program the command runs was not found",
+            126 => "exit code 126: a program the command runs cannot be executed (not executable, or not a program)",
+            _ => $"exit code {exitCode}",
+        };
+        return new RunResult(error is null, exitCode, error, log.StderrTail, logSha, permanent);
     }
 
     private async Task<string?> StoreLogAsync(string logPath, CancellationToken cancellationToken)
@@ -349,5 +357,5 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
 
     private sealed record Setup(IReadOnlyList<string> Arguments, IReadOnlyDictionary<string, string> Environment, string? Error);
 
-    private sealed record RunResult(bool Succeeded, int? ExitCode, string? Error, string? StderrTail, string? LogSha256);
+    private sealed record RunResult(bool Succeeded, int? ExitCode, string? Error, string? StderrTail, string? LogSha256, bool Permanent = false);
 }

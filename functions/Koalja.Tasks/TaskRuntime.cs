@@ -48,7 +48,7 @@ public sealed class TaskRuntime : ITaskRunner, IDisposable
             BuiltInTaskTypes.CloudEventSink => _sink.RunAsync(invocation, cancellationToken),
             _ when task.Executor is not null => _command.RunAsync(invocation, cancellationToken),
             _ => Task.FromResult(new TaskOutcome(false, [], _time.GetUtcNow(), _time.GetUtcNow(),
-                Error: $"Task type '{task.Type}' cannot run here (this runtime runs executors and {string.Join(", ", RunnableTypes)})")),
+                Error: $"Task type '{task.Type}' cannot run here (this runtime runs executors and {string.Join(", ", RunnableTypes)})", Permanent: true)),
         };
     }
 

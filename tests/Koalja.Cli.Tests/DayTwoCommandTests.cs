@@ -129,6 +129,99 @@ public sealed class DayTwoCommandTests : IAsyncLifetime
         Assert.Contains("pipeline logged", status, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task RetryAndDiscardActOnDeadLetters()
+    {
+        var file = Path.Combine(_dir, "failing.yaml");
+        await File.WriteAllTextAsync(file, (await File.ReadAllTextAsync(PipelineFile)).Replace("name: logged", "name: failing", StringComparison.Ordinal)
+            .Replace("tr a-z A-Z <", "exit 9; cat", StringComparison.Ordinal));
+        var data = Path.Combine(_dir, "failing-data");
+        await using var server = await LocalServer.StartAsync(new LocalServerOptions
+        {
+            DataDirectory = data,
+            Runtime = new RuntimeOptions { MaxAttempts = 1 },
+        }, [PipelineLoader.LoadFile(file).Pipelines[0].Pipeline]);
+        var (dropped, _, _) = await CliRunner.RunAsync("drop", "failing/drop", Write("bad.txt", "bad\n"), "--wait", "--data", data);
+        Assert.Equal(1, dropped); // --wait says a snapshot was dead-lettered
+
+        var (_, status, _) = await CliRunner.RunAsync("status", "failing", "--data", data);
+        Assert.Contains("dead letter: shout snapshot ", status, StringComparison.Ordinal);
+        Assert.Contains("once fixed: koalja retry failing[/TASK]", status, StringComparison.Ordinal);
+
+        var (retried, retryOutput, retryError) = await CliRunner.RunAsync("retry", "failing/shout", "--data", data);
+        Assert.True(retried == 0, retryError);
+        Assert.Contains("retried: failing/shout snapshot ", retryOutput, StringComparison.Ordinal);
+        Assert.Contains("1 dead letter(s) retried", retryOutput, StringComparison.Ordinal);
+        var (unknownCode, _, unknown) = await CliRunner.RunAsync("retry", "failing/shout", "--snapshot", "nope", "--data", data);
+        Assert.Equal(1, unknownCode);
+        Assert.Contains("404 Not a dead letter of failing/shout: nope", unknown, StringComparison.Ordinal);
+
+        // It fails again (the code is still broken): dead-lettered again, then given up on.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!(await CliRunner.RunAsync("status", "failing", "--data", data)).Output.Contains("dead letter: shout", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline);
+            await Task.Delay(100);
+        }
+
+        var (discarded, discardOutput, _) = await CliRunner.RunAsync("discard", "failing", "--data", data);
+        Assert.Equal(0, discarded);
+        Assert.Contains("1 dead letter(s) discarded", discardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("dead letter:", (await CliRunner.RunAsync("status", "failing", "--data", data)).Output, StringComparison.Ordinal);
+        Assert.Contains("no dead letters of failing to discard", (await CliRunner.RunAsync("discard", "failing", "--data", data)).Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UpNamesEachTaskThatWillNotRunAsWrittenAndWhatHappensInstead()
+    {
+        var file = Path.Combine(_dir, "original.yaml");
+        await File.WriteAllTextAsync(file, """
+            apiVersion: koalja.aljabr.io/v1alpha1
+            kind: Pipeline
+            metadata: {name: original}
+            spec:
+              tasks:
+              - name: queryURLs
+                type: DBQuery
+                outputs: [{name: urls, typeRef: doc, ready: Auto, options: {query: "FOR d IN Urls RETURN d"}}]
+              - name: extract
+                type: JSONQuery
+                inputs: [{name: json, typeRef: doc}]
+                outputs: [{name: url, typeRef: doc, ready: Auto, options: {query: ".url"}}]
+              - name: serve
+                launchPolicy: Restart
+                service: {ports: [{name: http, port: 8080}]}
+                inputs: [{name: in, typeRef: doc}]
+                outputs: [{name: out, typeRef: doc}]
+                executor: {image: alpine, command: ["/bin/sh", "-c", "cp {{.inputs.in.path}} {{.outputs.out.path}}"]}
+              links:
+              - {name: a, sourceRef: queryURLs/urls, destinationRef: extract/json}
+              - {name: b, sourceRef: extract/url, destinationRef: serve/in}
+              types: [{name: doc, protocol: File, format: JSON}]
+            """);
+        var data = Path.Combine(_dir, "original-data");
+        using var output = new StringWriter();
+        var stdout = TextWriter.Synchronized(output);
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var up = CliApp.RunAsync(["up", file, "--data", data], stdout, TextWriter.Null, stop.Token);
+        while (!File.Exists(Path.Combine(data, "server.json")) && !up.IsCompleted)
+        {
+            await Task.Delay(50, stop.Token);
+        }
+
+        await stop.CancelAsync();
+        await up;
+        string printed;
+        lock (stdout)
+        {
+            printed = output.ToString();
+        }
+
+        Assert.Contains("warning: original/queryURLs: task type 'DBQuery' has no inputs and does not run locally: it produces nothing", printed, StringComparison.Ordinal);
+        Assert.Contains("warning: original/extract: task type 'JSONQuery' does not run locally; each of its snapshots is dead-lettered at once, without retries", printed, StringComparison.Ordinal);
+        Assert.Contains("note: original/serve: launchPolicy Restart with a service is not run as a long-running service here: its command runs once per snapshot", printed, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--port", "99999", "--port 99999 is not a port (1 to 65535; leave it out for a free one)")]
     [InlineData("--slots", "0", "--slots 0: 1 to 1024 parallel executions per task")]

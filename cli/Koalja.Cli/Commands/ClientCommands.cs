@@ -36,6 +36,10 @@ internal static class ClientCommands
 
             using var client = ClientCommands.Connect(parse);
             var progress = new Progress(stderr);
+            // Dead letters before these drops, read before they are sent: one of theirs may be dead-lettered before the last is.
+            long? deadBefore = parse.GetValue(wait)
+                ? (await client.GetJsonAsync($"api/pipelines/{Uri.EscapeDataString(pipeline)}", ApiJsonContext.Default.PipelineDto, ct)).DeadLetters
+                : null;
             var run = Guid.NewGuid().ToString("N");
             for (var i = 0; i < paths.Length; i++)
             {
@@ -48,16 +52,15 @@ internal static class ClientCommands
             }
 
             progress.Done($"dropped {paths.Length} file(s) into {pipeline}/{task}");
-            return parse.GetValue(wait) ? await WaitAsync(client, pipeline, progress, stdout, ct) : 0;
+            return deadBefore is { } before ? await WaitAsync(client, pipeline, before, progress, stdout, ct) : 0;
         }));
         return command;
     }
 
     /// <summary>Polls the pipeline until no snapshot is pending or running; fails when new dead letters appeared.</summary>
-    private static async Task<int> WaitAsync(KoaljaClient client, string pipeline, Progress progress, TextWriter stdout, CancellationToken ct)
+    private static async Task<int> WaitAsync(KoaljaClient client, string pipeline, long before, Progress progress, TextWriter stdout, CancellationToken ct)
     {
         var path = $"api/pipelines/{Uri.EscapeDataString(pipeline)}";
-        var before = (await client.GetJsonAsync(path, ApiJsonContext.Default.PipelineDto, ct)).DeadLetters;
         var idleChecks = 0;
         while (true)
         {
@@ -170,11 +173,17 @@ internal static class ClientCommands
                 foreach (var letter in dead)
                 {
                     stdout.WriteLine();
-                    stdout.WriteLine($"dead letter: {letter.Task} snapshot {letter.SnapshotId} after {letter.Attempts} attempts: {letter.Reason}");
+                    stdout.WriteLine($"dead letter: {letter.Task} snapshot {letter.SnapshotId} after {letter.Attempts} attempt(s): {letter.Reason}");
                     if (letter.StderrTail is { Length: > 0 } text)
                     {
                         stdout.WriteLine("  stderr: " + text.Replace("\n", "\n          ", StringComparison.Ordinal));
                     }
+                }
+
+                if (dead.Count > 0)
+                {
+                    stdout.WriteLine();
+                    stdout.WriteLine($"once fixed: koalja retry {name}[/TASK] [--snapshot ID]; to give up: koalja discard {name}[/TASK]");
                 }
 
                 stdout.WriteLine();

@@ -196,7 +196,16 @@ internal static class UpCommand
             }
             else if (task.Inputs.Count > 0 && task.Executor is null && !TaskRuntime.RunnableTypes.Contains(task.Type))
             {
-                stdout.WriteLine($"warning: {pipeline.Name}/{task.Name}: task type '{task.Type}' does not run locally; its snapshots will be dead-lettered");
+                stdout.WriteLine($"warning: {pipeline.Name}/{task.Name}: task type '{task.Type}' does not run locally; each of its snapshots is dead-lettered at once, without retries");
+            }
+            else if (task.Inputs.Count == 0 && task.Type is { Length: > 0 } type && type != BuiltInTaskTypes.FileDrop)
+            {
+                stdout.WriteLine($"warning: {pipeline.Name}/{task.Name}: task type '{type}' has no inputs and does not run locally: it produces nothing, and what it feeds gets only what else reaches it");
+            }
+
+            if (task.EffectiveLaunchPolicy == LaunchPolicy.Restart && task.Service is not null)
+            {
+                stdout.WriteLine($"note: {pipeline.Name}/{task.Name}: launchPolicy Restart with a service is not run as a long-running service here: its command runs once per snapshot, like a batch task");
             }
         }
 

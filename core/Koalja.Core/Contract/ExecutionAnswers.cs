@@ -66,7 +66,8 @@ public static class ExecutionAnswers
         }
 
         var problem = new ExecutionProblem(FailedProblemType, $"Task '{invocation.Task}' failed", (int)HttpStatusCode.UnprocessableEntity, outcome.Error,
-            outcome.ExitCode, outcome.StderrTail, outcome.LogSha256 is { } log ? ArtifactUri.For(log) : null, outcome.StartedAt, outcome.FinishedAt, outcome.Worker);
+            outcome.ExitCode, outcome.StderrTail, outcome.LogSha256 is { } log ? ArtifactUri.For(log) : null, outcome.StartedAt, outcome.FinishedAt, outcome.Worker,
+            outcome.Permanent ? true : null);
         return Problem(problem);
     }
 
@@ -97,7 +98,7 @@ public static class ExecutionAnswers
                 _ => problem.Detail ?? problem.Title,
             };
             return new TaskOutcome(false, [], problem.StartedAt, problem.FinishedAt, problem.ExitCode, error, problem.StderrTail,
-                problem.Log is { } log && ArtifactUri.TryParse(log, out var sha) ? sha : null, WorkerName(problem.Worker));
+                problem.Log is { } log && ArtifactUri.TryParse(log, out var sha) ? sha : null, WorkerName(problem.Worker), problem.Permanent == true);
         }
 
         if (contentType?.MediaType != A.BatchMediaType)

@@ -25,7 +25,6 @@ public static class ApiEndpoints
         app.MapGet("/api/pipelines/{p}", GetPipeline);
         app.MapGet("/api/pipelines/{p}/stats", GetStats);
         app.MapGet("/api/pipelines/{p}/values", ListValues);
-        app.MapGet("/api/pipelines/{p}/dead-letters", ListDeadLetters);
         app.MapGet("/api/values/{id}", GetValue);
         app.MapGet("/api/values/{id}/content", GetContentAsync);
         app.MapGet("/api/values/{id}/lineage", LineageEndpoints.Lineage);
@@ -35,6 +34,7 @@ public static class ApiEndpoints
         app.MapGet("/api/pipelines/{p}/openlineage", LineageEndpoints.PipelineOpenLineage);
         ExecutionEndpoints.Map(app);
         var admin = new RequiredLevel(AuthLevel.Admin);
+        DeadLetterEndpoints.Map(app, admin);
         app.MapPut("/api/pipelines/{p}/tasks/{t}/code", CodeEndpoints.PutAsync).WithMetadata(admin);
         app.MapGet("/api/pipelines/{p}/tasks/{t}/code", CodeEndpoints.List);
         app.MapGet("/api/pipelines/{p}/tasks/{t}/code/{version}", CodeEndpoints.Get);
@@ -73,7 +73,8 @@ public static class ApiEndpoints
             var scaling = router.Scaling(p, t.Name);
             var kind = t.Type is { Length: > 0 } type ? type : "command";
             return new TaskStatsDto(t.Name, kind, t.EffectiveSnapshotPolicy.ToString(), scaling?.MaxSlots ?? 0,
-                c.Queued, c.Pending, scaling?.Load.InFlight ?? 0, c.Succeeded, c.FailedAttempts, c.DeadLettered, c.Values, scaling?.DesiredSlots ?? 0, scaling?.ActiveSlots ?? 0);
+                c.Queued, c.Pending, scaling?.Load.InFlight ?? 0, c.Succeeded, c.FailedAttempts, c.DeadLettered, c.Values, scaling?.DesiredSlots ?? 0, scaling?.ActiveSlots ?? 0,
+                c.Discarded);
         }).ToList();
         var linkStats = runtime.Spec.Links.Select(l =>
         {
@@ -142,19 +143,6 @@ public static class ApiEndpoints
         var values = new RegistryReader(connection).Values(p, task, output, after ?? 0, take + 1, codeVersion, shadow ?? false, before ?? long.MaxValue, newest.Value);
         var page = values.Take(take).Select(ValueDto.From).ToList();
         return Results.Json(new ValuePageDto(page, values.Count > take ? page[^1].Seq : null), ApiJsonContext.Default.ValuePageDto);
-    }
-
-    private static IResult ListDeadLetters(string p, PipelineRouter router)
-    {
-        if (!router.Pipelines.ContainsKey(p))
-        {
-            return Problems.NoPipeline(p, router);
-        }
-
-        using var connection = router.Registry.Open();
-        var list = new RegistryReader(connection).DeadLetters(p)
-            .Select(d => new DeadLetterDto(d.SnapshotId, d.Task, d.Reason, d.StderrTail, d.Attempts, d.CreatedAt)).ToList();
-        return Results.Json(list, ApiJsonContext.Default.ListDeadLetterDto);
     }
 
     private static IResult GetValue(string id, PipelineRouter router)

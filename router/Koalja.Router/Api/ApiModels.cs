@@ -58,7 +58,7 @@ public sealed record PipelineSummaryDto(string Name, string Revision, int Tasks,
 public sealed record PipelineDto(string Name, string Revision, JsonElement Spec, IReadOnlyList<TaskStatsDto> Tasks, IReadOnlyList<LinkStatsDto> Links, long DeadLetters);
 
 public sealed record TaskStatsDto(string Name, string Kind, string Policy, int Slots, long Queued, long Pending, long Running, long Succeeded,
-    long FailedAttempts, long DeadLettered, long Values, int DesiredSlots = 0, int ActiveSlots = 0);
+    long FailedAttempts, long DeadLettered, long Values, int DesiredSlots = 0, int ActiveSlots = 0, long Discarded = 0);
 
 /// <summary>Live scaling figures of a pipeline (<c>GET /api/pipelines/{p}/stats</c>), from the router's memory but for the links' queues.</summary>
 public sealed record PipelineStatsDto(string Pipeline, DateTimeOffset At, IReadOnlyList<TaskLoadDto> Tasks, IReadOnlyList<LinkLoadDto> Links);
@@ -78,7 +78,16 @@ public sealed record LinkLoadDto(string Name, string Source, string Destination,
 
 public sealed record LinkStatsDto(string Name, string Source, string Destination, long Queued, long Taken, long Consumed);
 
-public sealed record DeadLetterDto(string SnapshotId, string Task, string Reason, string? StderrTail, int Attempts, DateTimeOffset Created);
+public sealed record DeadLetterDto(string SnapshotId, string Task, string Reason, string? StderrTail, int Attempts, DateTimeOffset Created)
+{
+    public static DeadLetterDto From(DeadLetterRecord d) => new(d.SnapshotId, d.Task, d.Reason, d.StderrTail, d.Attempts, d.CreatedAt);
+}
+
+/// <summary>What was done with a dead letter: <c>retried</c> (with the code version it ran again) or <c>discarded</c>.</summary>
+public sealed record DeadLetterActionDto(DeadLetterDto DeadLetter, string Action, string? CodeVersion, DateTimeOffset At);
+
+/// <summary>The answer to a retry or a discard: the dead letters acted on.</summary>
+public sealed record DeadLetterResolutionDto(string Action, IReadOnlyList<DeadLetterDto> DeadLetters);
 
 /// <summary>A code version of a task, with how many values it produced and whether new snapshots run it.</summary>
 public sealed record CodeVersionDto(string Id, string Kind, DateTimeOffset Created, bool Current, long Values, string? BaseVersion, string? Sha256, long? Size,
@@ -139,6 +148,8 @@ public sealed record EventBatchDto(int Recorded, int Repeated, int Refused, IRea
 [JsonSerializable(typeof(PipelineDto))]
 [JsonSerializable(typeof(PipelineStatsDto))]
 [JsonSerializable(typeof(List<DeadLetterDto>))]
+[JsonSerializable(typeof(List<DeadLetterActionDto>))]
+[JsonSerializable(typeof(DeadLetterResolutionDto))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 [JsonSerializable(typeof(CodeVersionDto))]
 [JsonSerializable(typeof(LineageDto))]

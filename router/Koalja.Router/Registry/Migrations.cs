@@ -168,5 +168,21 @@ internal static class Migrations
                 task = (SELECT s.task FROM snapshots s WHERE s.id = executions.snapshot_id);
             CREATE INDEX ix_executions_task ON executions (pipeline, task, finished_at, id);
             """),
+        (6, "dead letters retried or discarded", """
+            CREATE TABLE dead_letter_actions (
+                snapshot_id TEXT NOT NULL,
+                pipeline TEXT NOT NULL,
+                task TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                stderr_tail TEXT,
+                attempts INTEGER NOT NULL,
+                created_at TEXT NOT NULL,
+                action TEXT NOT NULL,
+                code_version TEXT,
+                acted_at TEXT NOT NULL
+            );
+            CREATE INDEX ix_dead_letter_actions ON dead_letter_actions (pipeline, acted_at);
+            CREATE INDEX ix_dead_letter_actions_snapshot ON dead_letter_actions (snapshot_id);
+            """),
     ];
 }

@@ -36,6 +36,9 @@ public sealed record ExecutionRecord(
 /// <summary>A snapshot that was given up on, with why.</summary>
 public sealed record DeadLetterRecord(string SnapshotId, string Pipeline, string Task, string Reason, string? StderrTail, int Attempts, DateTimeOffset CreatedAt);
 
+/// <summary>A dead letter that was retried (<c>retried</c>, with the code version it runs again) or discarded (<c>discarded</c>).</summary>
+public sealed record DeadLetterAction(DeadLetterRecord Letter, string Action, string? CodeVersion, DateTimeOffset ActedAt);
+
 /// <summary>
 /// A version of a task's code: <c>spec</c> (the executor written in the pipeline file; its id is a hash
 /// of the task's spec) or dropped code (<c>script</c>, <c>zip</c>, <c>tar.gz</c>) stored by content hash,

@@ -131,6 +131,17 @@ internal sealed class RegistryReader(DbConnection connection, DbTransaction? tra
         Query("SELECT snapshot_id, pipeline, task, reason, stderr_tail, attempts, created_at FROM dead_letters WHERE pipeline = @p ORDER BY created_at",
             r => new DeadLetterRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Str(r, 4), Rows.Int(r, 5), Time(r, 6)), ("@p", pipeline));
 
+    /// <summary>What was done with dead letters (retried or discarded), the most recent first.</summary>
+    public List<DeadLetterAction> DeadLetterActions(string pipeline, int limit) =>
+        Query("""
+            SELECT snapshot_id, pipeline, task, reason, stderr_tail, attempts, created_at, action, code_version, acted_at FROM dead_letter_actions
+            WHERE pipeline = @p ORDER BY acted_at DESC LIMIT @limit
+            """, r => new DeadLetterAction(new DeadLetterRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Str(r, 4), Rows.Int(r, 5), Time(r, 6)),
+                r.GetString(7), Str(r, 8), Time(r, 9)), ("@p", pipeline), ("@limit", limit));
+
+    /// <summary>A snapshot's place in its task's order.</summary>
+    public long SnapshotSequence(string id) => Scalar("SELECT sequence FROM snapshots WHERE id = @id", ("@id", id));
+
     /// <summary>Per task: snapshots by status, values produced, values waiting in links.</summary>
     public Dictionary<string, TaskCounts> TaskCounts(string pipeline)
     {
@@ -145,6 +156,7 @@ internal sealed class RegistryReader(DbConnection connection, DbTransaction? tra
                 case SnapshotStatus.Ready: c.Pending = n; break;
                 case SnapshotStatus.Succeeded: c.Succeeded = n; break;
                 case SnapshotStatus.Dead: c.DeadLettered = n; break;
+                case SnapshotStatus.Discarded: c.Discarded = n; break;
                 case SnapshotStatus.Replaying or SnapshotStatus.Shadow or SnapshotStatus.ShadowFailed: break; // replays are not the task's runs
             }
         }
@@ -237,6 +249,8 @@ internal sealed class TaskCounts
     public long Succeeded { get; set; }
 
     public long DeadLettered { get; set; }
+
+    public long Discarded { get; set; }
 
     public long FailedAttempts { get; set; }
 

@@ -187,6 +187,21 @@ internal sealed class RegistryWriter(Registry registry, DbConnection connection)
         """, ("@id", e.Id), ("@s", e.SnapshotId), ("@a", e.Attempt), ("@w", e.Worker), ("@st", e.StartedAt), ("@f", e.FinishedAt),
         ("@status", e.Status.Text()), ("@x", e.ExitCode), ("@e", e.Error), ("@tail", e.StderrTail), ("@log", e.LogSha256), ("@p", pipeline), ("@t", task));
 
+    /// <summary>Moves a dead letter to the record of what was done with it (<c>retried</c> or <c>discarded</c>).</summary>
+    public void ResolveDeadLetter(string snapshotId, string action, string? codeVersion, DateTimeOffset now)
+    {
+        Defer("""
+            INSERT INTO dead_letter_actions (snapshot_id, pipeline, task, reason, stderr_tail, attempts, created_at, action, code_version, acted_at)
+            SELECT snapshot_id, pipeline, task, reason, stderr_tail, attempts, created_at, @a, @cv, @n FROM dead_letters WHERE snapshot_id = @s
+            """, ("@a", action), ("@cv", codeVersion), ("@n", now), ("@s", snapshotId));
+        Defer("DELETE FROM dead_letters WHERE snapshot_id = @s", ("@s", snapshotId));
+    }
+
+    /// <summary>A dead snapshot made ready again, to run with <paramref name="codeVersion"/> (its task's current code).</summary>
+    public void ReviveSnapshot(string snapshotId, string codeVersion) =>
+        Defer("UPDATE snapshots SET status = @ready, code_version = @cv, finished_at = NULL WHERE id = @id AND status = @dead",
+            ("@ready", SnapshotStatus.Ready.Text()), ("@cv", codeVersion), ("@id", snapshotId), ("@dead", SnapshotStatus.Dead.Text()));
+
     public void InsertDeadLetter(DeadLetterRecord d) => Defer("""
         INSERT INTO dead_letters (snapshot_id, pipeline, task, reason, stderr_tail, attempts, created_at) VALUES (@s, @p, @t, @r, @tail, @a, @n)
         ON CONFLICT (snapshot_id) DO NOTHING

@@ -19,6 +19,9 @@ public enum SnapshotStatus
 
     /// <summary>A replay that failed.</summary>
     ShadowFailed,
+
+    /// <summary>A dead letter the user gave up on (discarded): it is not listed or counted as a dead letter any more.</summary>
+    Discarded,
 }
 
 /// <summary>How one execution attempt ended (column <c>executions.status</c>).</summary>
@@ -52,6 +55,7 @@ public static class RegistryStates
         SnapshotStatus.Replaying => "replaying",
         SnapshotStatus.Shadow => "shadow",
         SnapshotStatus.ShadowFailed => "shadow-failed",
+        SnapshotStatus.Discarded => "discarded",
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, null),
     };
 
@@ -79,6 +83,7 @@ public static class RegistryStates
         "replaying" => SnapshotStatus.Replaying,
         "shadow" => SnapshotStatus.Shadow,
         "shadow-failed" => SnapshotStatus.ShadowFailed,
+        "discarded" => SnapshotStatus.Discarded,
         _ => throw Unknown("snapshot status", text),
     };
 

@@ -29,6 +29,7 @@ public sealed class PipelineRouter : IAsyncDisposable
     private readonly SetCodeHandler _setCode;
     private readonly ActivateCodeHandler _activate;
     private readonly ReplayHandler _replay;
+    private readonly DeadLetterHandler _deadLetters;
     private int _disposed;
 
     public PipelineRouter(Registry.Registry registry, ITaskRunner runner, RuntimeOptions options, TimeProvider time, ILogger<PipelineRouter> log)
@@ -44,6 +45,7 @@ public sealed class PipelineRouter : IAsyncDisposable
         _setCode = new SetCodeHandler(_state);
         _activate = new ActivateCodeHandler(_state);
         _replay = new ReplayHandler(_state, routing);
+        _deadLetters = new DeadLetterHandler(_state);
         _loop = new CommandLoop(_state, Apply, _recovery.Reload, () => ValueRecorded);
     }
 
@@ -99,6 +101,14 @@ public sealed class PipelineRouter : IAsyncDisposable
         Send(new ActivateCodeCommand(runtime, task, version)).Completion.Task;
 
     internal Task<IReadOnlyList<ValueRecord>> RecordReplayAsync(ReplayCommand command) => Send(command).Completion.Task;
+
+    /// <summary>
+    /// Retries (once more, with the task's current code) or discards a pipeline's dead letters: those of one task when
+    /// <paramref name="task"/> is given, those of the snapshots named when <paramref name="snapshots"/> is; the ones it
+    /// acted on, once that is durable.
+    /// </summary>
+    internal Task<IReadOnlyList<DeadLetterRecord>> ResolveDeadLettersAsync(PipelineRuntime runtime, string? task, IReadOnlySet<string>? snapshots, bool retry) =>
+        Send(new DeadLetterCommand(runtime, task, snapshots, retry)).Completion.Task;
 
     /// <summary>
     /// Records a dropped value and routes it; completes once it is durable. Idempotent per <paramref name="idempotencyKey"/>,
@@ -193,6 +203,7 @@ public sealed class PipelineRouter : IAsyncDisposable
             case SetCodeCommand set: _setCode.Apply(set, after); break;
             case ActivateCodeCommand activate: _activate.Apply(activate, after); break;
             case ReplayCommand replay: _replay.Apply(replay, after); break;
+            case DeadLetterCommand letters: _deadLetters.Apply(letters, after); break;
             case RenewLeasesCommand: _leases.Renew(after); break;
             default: throw new InvalidOperationException($"No handler for {command.GetType().Name}.");
         }

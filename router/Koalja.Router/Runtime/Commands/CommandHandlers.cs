@@ -65,9 +65,11 @@ internal sealed class FinishHandler(RouterState state, ValueRouting routing)
             routing.Track(runtime, c.Task, assembler.Apply(new SnapshotSucceeded(c.SnapshotId)), after);
             decision = FinishDecision.Done;
         }
-        else if (c.Attempt >= state.Options.MaxAttempts)
+        else if (c.Attempt >= state.Options.MaxAttempts || outcome.Permanent)
         {
-            writer.InsertDeadLetter(new DeadLetterRecord(c.SnapshotId, runtime.Name, c.Task, outcome.Error ?? "failed", outcome.StderrTail, c.Attempt, now));
+            var reason = outcome.Error ?? "failed";
+            writer.InsertDeadLetter(new DeadLetterRecord(c.SnapshotId, runtime.Name, c.Task, outcome.Permanent ? $"{reason} (not retried: running again cannot mend it)" : reason,
+                outcome.StderrTail, c.Attempt, now));
             writer.FinishSnapshot(c.SnapshotId, SnapshotStatus.Dead, now);
             routing.Track(runtime, c.Task, assembler.Apply(new SnapshotDeadLettered(c.SnapshotId)), after);
             decision = FinishDecision.DeadLettered;
@@ -173,5 +175,47 @@ internal sealed class ReplayHandler(RouterState state, ValueRouting routing)
 
         var recorded = values.Select(v => v.Value).ToList();
         after.Then(() => c.Completion.TrySetResult(recorded));
+    }
+}
+
+/// <summary>
+/// Dead letters retried or discarded. A retry makes the snapshot ready again with its task's current code (the fixed
+/// code a user dropped) and runs it once more: it succeeds, or is dead-lettered again with the new reason. A discard
+/// marks it discarded. Either way the dead letter moves to <c>dead_letter_actions</c>, the record of what was done, and
+/// the earlier failed executions stay in the snapshot's history. A dead letter of a task the pipeline no longer has can
+/// be discarded, not retried.
+/// </summary>
+internal sealed class DeadLetterHandler(RouterState state)
+{
+    public void Apply(DeadLetterCommand c, AfterCommit after)
+    {
+        var writer = state.Writer;
+        var reader = writer.Reader();
+        var now = state.Time.GetUtcNow();
+        var runtime = c.Runtime;
+        var letters = reader.DeadLetters(runtime.Name)
+            .Where(d => (c.Task is null || d.Task == c.Task) && (c.Snapshots is null || c.Snapshots.Contains(d.SnapshotId)))
+            .Where(d => !c.Retry || runtime.Dispatchers.ContainsKey(d.Task))
+            .ToList();
+        foreach (var letter in letters)
+        {
+            if (!c.Retry)
+            {
+                writer.ResolveDeadLetter(letter.SnapshotId, "discarded", null, now);
+                writer.FinishSnapshot(letter.SnapshotId, SnapshotStatus.Discarded, now, from: SnapshotStatus.Dead);
+                continue;
+            }
+
+            var code = runtime.Code(letter.Task);
+            var attempts = reader.Snapshot(letter.SnapshotId)!.Value.Attempts;
+            var snapshot = reader.LoadSnapshot(letter.SnapshotId, reader.SnapshotSequence(letter.SnapshotId), PipelineRuntime.InputOrder(runtime.Task(letter.Task)));
+            writer.ResolveDeadLetter(letter.SnapshotId, "retried", code.Version, now);
+            writer.ReviveSnapshot(letter.SnapshotId, code.Version);
+            var invocation = InvocationBuilder.Build(runtime, letter.Task, snapshot, code, attempts + 1, writer.Reader);
+            var dispatcher = runtime.Dispatchers[letter.Task];
+            after.Then(() => dispatcher.Enqueue(invocation));
+        }
+
+        after.Then(() => c.Completion.TrySetResult(letters));
     }
 }

@@ -79,6 +79,16 @@ internal sealed record ReplayCommand(PipelineRuntime Runtime, string Task, strin
     public override void Fail(Exception error) => Completion.TrySetException(error);
 }
 
+/// <summary>Dead letters of a pipeline retried or discarded: all, one task's, or the snapshots named.</summary>
+internal sealed record DeadLetterCommand(PipelineRuntime Runtime, string? Task, IReadOnlySet<string>? Snapshots, bool Retry) : RouterCommand
+{
+    public override PipelineRuntime? Pipeline => Runtime;
+
+    public TaskCompletionSource<IReadOnlyList<DeadLetterRecord>> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public override void Fail(Exception error) => Completion.TrySetException(error);
+}
+
 /// <summary>Extends this process's pipeline leases (posted by a timer).</summary>
 internal sealed record RenewLeasesCommand : RouterCommand
 {
