@@ -67,7 +67,8 @@ public sealed class DayTwoCommandTests : IAsyncLifetime
         Assert.Contains("there are more", more, StringComparison.Ordinal);
         var newest = rows[0].Split(' ')[0];
 
-        var (logCode, log, header) = await CliRunner.RunAsync("logs", newest, "--data", Data);
+        Assert.Equal("FILE 2\n", (await CliRunner.RunAsync("cat", newest[..12], "--data", Data)).Output); // a short id, as lineage prints them
+        var (logCode, log, header) = await CliRunner.RunAsync("logs", newest[..10], "--data", Data);
         Assert.True(logCode == 0, header);
         Assert.Equal("shouting file 2\nto stderr\n", log);
         Assert.Matches(@"^logged/shout execution \w+: snapshot \w+ attempt 1 succeeded \(exit 0\) in \d+ ms on ", header);
@@ -83,6 +84,22 @@ public sealed class DayTwoCommandTests : IAsyncLifetime
         var (unknown, _, what) = await CliRunner.RunAsync("logs", "nothing-like-it", "--data", Data);
         Assert.Equal((1, "koalja: 'nothing-like-it' is neither an execution nor a value\n"), (unknown, what));
         Assert.Contains("--limit 0 is not 1 to 1000", (await CliRunner.RunAsync("values", "logged/shout", "--limit", "0", "--data", Data)).Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnUnknownOptionOrCommandIsNamedWithWhereToReadMoreNotTheWholeHelp()
+    {
+        var (code, output, error) = await CliRunner.RunAsync("status", "--bogus", "--data", Data);
+        Assert.Equal((1, ""), (code, output));
+        Assert.Equal("koalja: Unknown option '--bogus'\nSee 'koalja status --help'.\n", error);
+
+        var (typo, typoOutput, typoError) = await CliRunner.RunAsync("stauts");
+        Assert.Equal((1, ""), (typo, typoOutput));
+        Assert.Contains("'stauts'", typoError, StringComparison.Ordinal);
+        Assert.EndsWith("See 'koalja --help'.\n", typoError, StringComparison.Ordinal);
+        Assert.True(typoError.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length <= 3, typoError);
+
+        Assert.Contains("Usage:", (await CliRunner.RunAsync("status", "--help")).Output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -25,6 +25,33 @@ public sealed class ExecutionApiTests
         """;
 
     [Fact]
+    public async Task MetricsCountValuesExecutionsByOutcomeDurationsQueuesAndDeadLetters()
+    {
+        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Load(Yaml.Replace("name: logged", "name: measured", StringComparison.Ordinal)),
+            new Router.Runtime.RuntimeOptions { MaxAttempts = 1 });
+        await server.DropAsync("measured", "drop", "fine");
+        await server.DropAsync("measured", "drop", "bad");
+        await server.WaitIdleAsync("measured");
+
+        using var response = await server.Http.GetAsync("metrics");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.StartsWith("text/plain", response.Content.Headers.ContentType!.ToString(), StringComparison.Ordinal);
+        var lines = (await response.Content.ReadAsStringAsync()).Split('\n');
+        Assert.Contains("koalja_values_recorded_total{pipeline=\"measured\",task=\"drop\"} 2", lines);
+        Assert.Contains("koalja_values_recorded_total{pipeline=\"measured\",task=\"work\"} 1", lines);
+        Assert.Contains("koalja_executions_total{pipeline=\"measured\",task=\"work\",outcome=\"succeeded\"} 1", lines);
+        Assert.Contains("koalja_executions_total{pipeline=\"measured\",task=\"work\",outcome=\"failed\"} 1", lines);
+        Assert.Contains("koalja_execution_duration_seconds_count{pipeline=\"measured\",task=\"work\"} 2", lines);
+        Assert.Contains("koalja_dead_letters{pipeline=\"measured\",task=\"work\"} 1", lines);
+        Assert.Contains("koalja_snapshots_ready{pipeline=\"measured\",task=\"work\"} 0", lines);
+        Assert.Contains("koalja_link_queued_values{pipeline=\"measured\",link=\"l\"} 0", lines);
+
+        using var root = await server.Http.GetAsync("");
+        Assert.Equal(HttpStatusCode.NotFound, root.StatusCode);
+        Assert.Equal("application/problem+json", root.Content.Headers.ContentType!.MediaType);
+    }
+
+    [Fact]
     public async Task AnExecutionShowsItsInputsOutputsAndLogAndATasksAreNewestFirstInPages()
     {
         await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Load(Yaml), new Router.Runtime.RuntimeOptions { MaxAttempts = 1, SlotsPerTask = 1 });

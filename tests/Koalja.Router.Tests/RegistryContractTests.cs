@@ -153,6 +153,18 @@ public abstract class RegistryContractTests
         }
 
         Assert.Equal(["e-s3", "e-s2"], Page(null, 2));
+        Write(w =>
+        {
+            w.InsertValue(Value("abcd0001"));
+            w.InsertValue(Value("abcd0002"));
+        });
+        using (var ids = Registry.Open())
+        {
+            Assert.Equal([("value", "abcd0001"), ("value", "abcd0002")], new RegistryReader(ids).IdsStartingWith("abcd", 5));
+            Assert.Equal([("value", "abcd0002")], new RegistryReader(ids).IdsStartingWith("abcd0002", 5));
+            Assert.Equal([("execution", "e-s1"), ("execution", "e-s2")], new RegistryReader(ids).IdsStartingWith("e-s", 2));
+        }
+
         Assert.Equal(["e-s1"], Page("e-s2", 2));
         Assert.Empty(Page("unknown", 2));
 

@@ -17,7 +17,7 @@ internal static class ClientCommands
         KoaljaClient.Connect(parse.GetValue(Url), parse.GetValue(Data)!, admin, parse.GetValue(Key));
 
     public static IEnumerable<Command> Create(TextWriter stdout, TextWriter stderr) =>
-        [Drop(stdout, stderr), Values(stdout, stderr), Cat(stderr), Status(stdout, stderr)];
+        [Drop(stdout, stderr), Values(stdout, stderr), Cat(stdout, stderr), Status(stdout, stderr)];
 
     private static Command Drop(TextWriter stdout, TextWriter stderr)
     {
@@ -79,7 +79,7 @@ internal static class ClientCommands
             if (idleChecks >= 2)
             {
                 var dead = status.DeadLetters - before;
-                progress.Done(dead > 0 ? $"finished, but {dead} snapshot(s) were dead-lettered: see ./koalja status" : $"finished: {done} snapshot(s) done");
+                progress.Done(dead > 0 ? $"finished, but {dead} snapshot(s) were dead-lettered: see {CliApp.Self} status {pipeline}" : $"finished: {done} snapshot(s) done");
                 stdout.Flush();
                 return dead > 0 ? 1 : 0;
             }
@@ -127,16 +127,25 @@ internal static class ClientCommands
         return command;
     }
 
-    private static Command Cat(TextWriter stderr)
+    private static Command Cat(TextWriter stdout, TextWriter stderr)
     {
         var id = new Argument<string>("value-id") { Description = "The value whose bytes to print" };
         var command = new Command("cat", "Print the content of a value") { id, Url, Data, Key };
         command.SetAction((parse, ct) => Guard(stderr, async () =>
         {
             using var client = ClientCommands.Connect(parse);
-            using var response = await client.GetAsync($"api/values/{Uri.EscapeDataString(parse.GetValue(id)!)}/content", ct);
-            await using var stdout = Console.OpenStandardOutput();
-            await response.Content.CopyToAsync(stdout, ct);
+            var full = await FullIdAsync(client, parse.GetValue(id)!, ct);
+            using var response = await client.GetAsync($"api/values/{Uri.EscapeDataString(full)}/content", ct);
+            if (ReferenceEquals(stdout, Console.Out))
+            {
+                await using var raw = Console.OpenStandardOutput(); // the bytes as they are, binary too
+                await response.Content.CopyToAsync(raw, ct);
+            }
+            else
+            {
+                await stdout.WriteAsync(await response.Content.ReadAsStringAsync(ct)); // a caller's writer (in-process use) gets text
+            }
+
             return 0;
         }));
         return command;
@@ -205,6 +214,15 @@ internal static class ClientCommands
             ? $"({bytes.Length} bytes of binary)"
             : text.Replace("\n", "\\n", StringComparison.Ordinal).Replace("\r", "\\r", StringComparison.Ordinal).Replace("\t", "\\t", StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// A full id as given, or the one id a shorter prefix names (as printed by lineage, e.g. 12 characters); an ambiguous
+    /// or unknown prefix fails with the server's reason.
+    /// </summary>
+    internal static async Task<string> FullIdAsync(KoaljaClient client, string id, CancellationToken ct) =>
+        id.Length is >= 4 and < 32 && id.All(char.IsAsciiHexDigit)
+            ? (await client.GetJsonAsync($"api/ids/{Uri.EscapeDataString(id)}", ApiJsonContext.Default.IdDto, ct)).Id
+            : id;
 
     internal static (string Pipeline, string Task) SplitTarget(string text) =>
         text.Split('/') is [{ Length: > 0 } p, { Length: > 0 } t] ? (p, t) : throw new CliException($"Expected PIPELINE/TASK, got '{text}'");

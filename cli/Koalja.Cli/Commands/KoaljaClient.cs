@@ -38,7 +38,7 @@ internal sealed class KoaljaClient : IDisposable
         var root = Path.GetFullPath(data);
         var own = DataDirectory.ReadServer(root)?.Url;
         url ??= Environment.GetEnvironmentVariable("KOALJA_URL");
-        url ??= own ?? throw new CliException($"No running Koalja server found for data directory '{data}'. Start one with ./koalja up FILE, or pass --url.");
+        url ??= own ?? throw new CliException($"No running Koalja server found for data directory '{data}'. Start one with {CliApp.Self} up FILE{(Path.GetFullPath(data) == Path.GetFullPath(".koalja") ? "" : $" --data {data}")}, or pass --url.");
         if (!Uri.TryCreate(url.TrimEnd('/') + "/", UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
         {
             throw new CliException($"'{url}' is not an http(s) URL.");

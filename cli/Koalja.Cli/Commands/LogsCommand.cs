@@ -41,7 +41,7 @@ internal static class LogsCommand
                 throw new CliException("--follow goes with PIPELINE/TASK: one execution's log does not grow");
             }
 
-            var execution = await ExecutionOfAsync(client, text, ct);
+            var execution = await ExecutionOfAsync(client, await ClientCommands.FullIdAsync(client, text, ct), ct);
             stderr.WriteLine(Header(execution));
             await WriteLogAsync(client, execution, stdout, ct);
             return 0;

@@ -46,7 +46,8 @@ internal static class ProvenanceCommands
 
             if (parse.GetValue(activate) is { } version)
             {
-                var activated = await client.SendJsonAsync(HttpMethod.Post, $"{path}/{Uri.EscapeDataString(version)}/activate", null, ApiJsonContext.Default.CodeVersionDto, ct);
+                var full = await ClientCommands.FullIdAsync(client, version, ct);
+                var activated = await client.SendJsonAsync(HttpMethod.Post, $"{path}/{Uri.EscapeDataString(full)}/activate", null, ApiJsonContext.Default.CodeVersionDto, ct);
                 stdout.WriteLine($"code version {activated.Id} ({activated.Kind}) is current for {pipeline}/{task}");
                 return 0;
             }
@@ -142,7 +143,7 @@ internal static class ProvenanceCommands
             var query = $"direction={(parse.GetValue(down) ? "down" : "up")}"
                 + (parse.GetValue(depth) is { } d ? $"&depth={d}" : "")
                 + (parse.GetValue(asOf) is { } t ? $"&asOf={Uri.EscapeDataString(t)}" : "");
-            var value = Uri.EscapeDataString(parse.GetValue(id)!);
+            var value = Uri.EscapeDataString(await ClientCommands.FullIdAsync(client, parse.GetValue(id)!, ct));
             switch (parse.GetValue(format))
             {
                 case "prov":

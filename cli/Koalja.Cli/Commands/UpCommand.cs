@@ -241,6 +241,8 @@ internal static class UpCommand
             var dataShown = Path.GetRelativePath(Environment.CurrentDirectory, server.DataRoot);
             dataShown = dataShown.StartsWith("..", StringComparison.Ordinal) ? server.DataRoot : "./" + dataShown;
             var keysShown = Path.Combine(dataShown, "keys.json");
+            // The client commands find this server through its data directory: name it when it is not the default.
+            var dataOption = Path.GetFullPath(options.DataDirectory) == Path.GetFullPath(".koalja") ? "" : $" --data {dataShown}";
             var loopback = System.Net.IPAddress.IsLoopback(options.ListenAddress);
             var keyHeader = loopback ? "" : $" -H \"x-functions-key: $(jq -r .function {keysShown})\"";
             foreach (var pipeline in pipelines)
@@ -264,7 +266,8 @@ internal static class UpCommand
 
                 if (pipeline.Spec.Tasks.FirstOrDefault(t => t.SnapshotInputs.Any() && t.Type != BuiltInTaskTypes.FileDrop && t.Type != BuiltInTaskTypes.CloudEventSink) is { } first)
                 {
-                    stdout.WriteLine($"  drop code:  ./koalja code {pipeline.Name}/{first.Name} FILE   (a script or a .zip/.tar.gz)");
+                    stdout.WriteLine($"  drop code:  {CliApp.Self} code {pipeline.Name}/{first.Name} FILE{dataOption}   (a script or a .zip/.tar.gz)");
+                    stdout.WriteLine($"  follow:     {CliApp.Self} status {pipeline.Name}{dataOption}; {CliApp.Self} logs {pipeline.Name}/{first.Name} --follow{dataOption}");
                 }
             }
 

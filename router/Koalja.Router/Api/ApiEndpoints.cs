@@ -18,6 +18,8 @@ public static class ApiEndpoints
     {
         app.MapGet("/healthz", () => Results.Json(new Dictionary<string, string> { ["status"] = "ok" }, ApiJsonContext.Default.DictionaryStringString))
             .WithMetadata(new RequiredLevel(AuthLevel.Anonymous));
+        app.MapGet("/", () => Problems.NotFound("Nothing is served at /", "The HTTP API is under /api (GET /api/pipelines lists the pipelines; docs/api.md describes it), Prometheus metrics at /metrics."));
+        app.MapGet("/metrics", (RouterMetrics metrics, HttpResponse response, CancellationToken ct) => metrics.WriteAsync(response, ct));
         app.MapPost("/pipelines/{p}/{task}", DropEndpoint.HandleAsync);
         app.MapMethods("/api/pipelines/{p}/events", [HttpMethods.Post, HttpMethods.Put], EventEndpoints.PipelineAsync);
         app.MapGet("/api/pipelines/{p}/events", EventStreamEndpoint.HandleAsync);
@@ -33,6 +35,7 @@ public static class ApiEndpoints
         app.MapGet("/api/values/{id}/openlineage", LineageEndpoints.OpenLineage);
         app.MapGet("/api/pipelines/{p}/openlineage", LineageEndpoints.PipelineOpenLineage);
         ExecutionEndpoints.Map(app);
+        app.MapGet("/api/ids/{prefix}", ResolveId);
         var admin = new RequiredLevel(AuthLevel.Admin);
         DeadLetterEndpoints.Map(app, admin);
         app.MapPut("/api/pipelines/{p}/tasks/{t}/code", CodeEndpoints.PutAsync).WithMetadata(admin);
@@ -143,6 +146,25 @@ public static class ApiEndpoints
         var values = new RegistryReader(connection).Values(p, task, output, after ?? 0, take + 1, codeVersion, shadow ?? false, before ?? long.MaxValue, newest.Value);
         var page = values.Take(take).Select(ValueDto.From).ToList();
         return Results.Json(new ValuePageDto(page, values.Count > take ? page[^1].Seq : null), ApiJsonContext.Default.ValuePageDto);
+    }
+
+    /// <summary>The one id (of a value, an execution, a snapshot or a code version) that starts with a prefix, as git takes a short commit id.</summary>
+    private static IResult ResolveId(string prefix, PipelineRouter router)
+    {
+        if (prefix.Length is < 4 or > 64 || !prefix.All(char.IsAsciiHexDigit))
+        {
+            return Problems.BadRequest("Invalid id prefix", "An id prefix is 4 to 64 hexadecimal digits.");
+        }
+
+        using var connection = router.Registry.Open();
+        var matches = new RegistryReader(connection).IdsStartingWith(prefix.ToLowerInvariant(), 6);
+        return matches switch
+        {
+            [] => Problems.NotFound($"No id starts with '{prefix}'"),
+            [var (kind, id)] => Results.Json(new IdDto(kind, id), ApiJsonContext.Default.IdDto),
+            _ => Problems.Status(StatusCodes.Status409Conflict, $"'{prefix}' is ambiguous",
+                $"It starts {string.Join(", ", matches.Take(5).Select(m => $"{m.Kind} {m.Id}"))}{(matches.Count > 5 ? ", …" : "")}; give more of the id."),
+        };
     }
 
     private static IResult GetValue(string id, PipelineRouter router)

@@ -48,6 +48,9 @@ public sealed record ExecutionSummaryDto(string Id, string Pipeline, string Task
 public sealed record ExecutionDetailDto(ExecutionSummaryDto Execution, string? StderrTail, IReadOnlyDictionary<string, IReadOnlyList<SourceValueDto>> Inputs,
     IReadOnlyList<ValueDto> Outputs);
 
+/// <summary>What an id is: <c>value</c>, <c>execution</c>, <c>snapshot</c> or <c>code</c>.</summary>
+public sealed record IdDto(string Kind, string Id);
+
 /// <summary>A page of a task's executions, newest first; <c>next</c> is the <c>before</c> of the next page.</summary>
 public sealed record ExecutionPageDto(IReadOnlyList<ExecutionSummaryDto> Executions, string? Next);
 
@@ -144,6 +147,7 @@ public sealed record EventBatchDto(int Recorded, int Repeated, int Refused, IRea
 [JsonSerializable(typeof(ValuePageDto))]
 [JsonSerializable(typeof(ExecutionDetailDto))]
 [JsonSerializable(typeof(ExecutionPageDto))]
+[JsonSerializable(typeof(IdDto))]
 [JsonSerializable(typeof(List<PipelineSummaryDto>))]
 [JsonSerializable(typeof(PipelineDto))]
 [JsonSerializable(typeof(PipelineStatsDto))]

@@ -40,9 +40,14 @@ public static class RouterServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(options);
         services.AddSingleton<PipelineRouter>();
+        services.AddSingleton<Api.RouterMetrics>();
         services.AddSingleton(_ => new DataRefFetcher(options.DataRefTimeout));
         services.AddSingleton<EventIngress>();
-        services.AddHostedService(sp => new RouterService(sp.GetRequiredService<PipelineRouter>(), pipelines));
+        services.AddHostedService(sp =>
+        {
+            _ = sp.GetRequiredService<Api.RouterMetrics>(); // counting from the start, not from the first scrape
+            return new RouterService(sp.GetRequiredService<PipelineRouter>(), pipelines);
+        });
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
         return services;
     }

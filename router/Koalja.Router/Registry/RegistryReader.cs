@@ -139,6 +139,17 @@ internal sealed class RegistryReader(DbConnection connection, DbTransaction? tra
             """, r => new DeadLetterAction(new DeadLetterRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Str(r, 4), Rows.Int(r, 5), Time(r, 6)),
                 r.GetString(7), Str(r, 8), Time(r, 9)), ("@p", pipeline), ("@limit", limit));
 
+    /// <summary>The values, executions, snapshots and code versions whose id starts with <paramref name="prefix"/> (lower-case hex), at most <paramref name="limit"/>.</summary>
+    public List<(string Kind, string Id)> IdsStartingWith(string prefix, int limit) =>
+        Query("""
+            SELECT kind, id FROM (
+                SELECT 'value' AS kind, id FROM annotated_values WHERE id LIKE @p
+                UNION ALL SELECT 'execution', id FROM executions WHERE id LIKE @p
+                UNION ALL SELECT 'snapshot', id FROM snapshots WHERE id LIKE @p
+                UNION ALL SELECT 'code', id FROM code_versions WHERE id LIKE @p
+            ) AS matches ORDER BY id, kind LIMIT @limit
+            """, r => (r.GetString(0), r.GetString(1)), ("@p", prefix + "%"), ("@limit", limit));
+
     /// <summary>A snapshot's place in its task's order.</summary>
     public long SnapshotSequence(string id) => Scalar("SELECT sequence FROM snapshots WHERE id = @id", ("@id", id));
 

@@ -52,6 +52,11 @@ public sealed class PipelineRouter : IAsyncDisposable
     /// <summary>Raised after a value is committed (dropped or produced); for live views and waiting clients.</summary>
     public event Action<ValueRecord>? ValueRecorded;
 
+    /// <summary>Raised after an execution's end is recorded; handlers must be quick and must not throw.</summary>
+    public event Action<ExecutionReport>? ExecutionFinished;
+
+    internal void ReportExecution(ExecutionReport report) => ExecutionFinished?.Invoke(report);
+
     internal IReadOnlyDictionary<string, PipelineRuntime> Pipelines => _state.Pipelines;
 
     public Registry.Registry Registry => _state.Registry;
@@ -209,6 +214,9 @@ public sealed class PipelineRouter : IAsyncDisposable
         }
     }
 }
+
+/// <summary>An execution that ended (its end recorded), for figures.</summary>
+public sealed record ExecutionReport(string Pipeline, string Task, bool Succeeded, TimeSpan Duration);
 
 /// <summary>
 /// A task's work and slots at one moment: <see cref="Load"/> (ready snapshots and executions in flight), the slots the

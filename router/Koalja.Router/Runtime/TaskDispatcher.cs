@@ -277,6 +277,7 @@ internal sealed partial class TaskDispatcher
                 return; // the pipeline is routed by another process now; the snapshot is still ready in the registry, for it
             }
 
+            _router.ReportExecution(new ExecutionReport(_runtime.Name, _task, outcome.Succeeded, outcome.FinishedAt - outcome.StartedAt));
             if (outcome.Succeeded)
             {
                 var executionId = Ids.Execution(current.SnapshotId, attempt);
