@@ -20,7 +20,7 @@ internal static class UpCommand
         var data = new Option<string>("--data") { Description = "Data directory: registry, stored values, logs (a restart with the same directory resumes)", DefaultValueFactory = _ => ".koalja" };
         var attempts = new Option<int>("--max-attempts") { Description = "Executions of a snapshot before it is dead-lettered", DefaultValueFactory = _ => 3 };
         var retryDelay = new Option<double>("--retry-delay") { Description = "Seconds before the first retry (doubling after)", DefaultValueFactory = _ => 1.0 };
-        var slots = new Option<int>("--slots") { Description = "Parallel executions per AllNew task", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var slots = new Option<int?>("--slots") { Description = "Parallel executions per AllNew task (default: the number of cores)" };
         var timeout = new Option<double>("--timeout") { Description = "Seconds an execution may run", DefaultValueFactory = _ => 600.0 };
         var maxDrop = new Option<long>("--max-drop") { Description = "Largest drop in bytes (also a binary-mode event's or a dataref's data)", DefaultValueFactory = _ => 1L << 30 };
         var maxEvent = new Option<long>("--max-event") { Description = "Largest structured-mode or batch CloudEvents request in bytes", DefaultValueFactory = _ => 1L << 20 };
@@ -75,7 +75,7 @@ internal static class UpCommand
             {
                 MaxAttempts = parse.GetValue(attempts),
                 RetryDelay = TimeSpan.FromSeconds(parse.GetValue(retryDelay)),
-                SlotsPerTask = parse.GetValue(slots),
+                SlotsPerTask = parse.GetValue(slots) ?? Environment.ProcessorCount,
                 SlotCooldown = TimeSpan.FromSeconds(parse.GetValue(slotCooldown)),
                 CommandTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
                 MaxDropBytes = parse.GetValue(maxDrop),
