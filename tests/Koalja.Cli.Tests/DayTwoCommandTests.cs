@@ -58,6 +58,11 @@ public sealed class DayTwoCommandTests : IAsyncLifetime
         var (dropped, dropOutput, dropError) = await CliRunner.RunAsync(["drop", "logged/drop", .. files, "--wait", "--data", Data]);
         Assert.True(dropped == 0, dropOutput + dropError);
 
+        var (_, status, _) = await CliRunner.RunAsync("status", "logged", "--data", Data);
+        Assert.Contains("TIME p50/max", status, StringComparison.Ordinal);
+        Assert.Matches(@"shout +command +AllNew .* 3 +\d+(ms|\.\ds)/\d+(ms|\.\ds)", status); // how long its three executions took
+        Assert.Matches(@"drop +FileDrop .* - *\n", status);
+
         var (code, listing, more) = await CliRunner.RunAsync("values", "logged/shout", "--limit", "2", "--data", Data);
         Assert.Equal(0, code);
         var rows = listing.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).ToList();

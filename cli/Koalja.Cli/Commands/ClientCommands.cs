@@ -170,10 +170,11 @@ internal static class ClientCommands
             {
                 var detail = await client.GetJsonAsync($"api/pipelines/{Uri.EscapeDataString(name)}", ApiJsonContext.Default.PipelineDto, ct);
                 stdout.WriteLine($"pipeline {name} (revision {detail.Revision}) at {client.BaseUri}");
-                Table.Write(stdout, ["TASK", "KIND", "POLICY", "QUEUED", "PENDING", "RUNNING", "SLOTS", "DONE", "FAILED", "DEAD", "VALUES"],
+                Table.Write(stdout, ["TASK", "KIND", "POLICY", "QUEUED", "PENDING", "RUNNING", "SLOTS", "DONE", "FAILED", "DEAD", "VALUES", "TIME p50/max"],
                     detail.Tasks.Select(t => new[]
                     {
                         t.Name, t.Kind, t.Policy, N(t.Queued), N(t.Pending), N(t.Running), Slots(t), N(t.Succeeded), N(t.FailedAttempts), N(t.DeadLettered), N(t.Values),
+                        t.MedianMs is { } median ? $"{Duration(median)}/{Duration(t.MaxMs ?? median)}" : "-",
                     }).ToList());
                 stdout.WriteLine();
                 Table.Write(stdout, ["LINK", "FROM", "TO", "WAITING", "IN USE", "CONSUMED"],
@@ -204,6 +205,14 @@ internal static class ClientCommands
     }
 
     private static string N(long count) => count.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>12ms, 3.4s, 2m05s.</summary>
+    private static string Duration(double ms) => ms switch
+    {
+        < 1000 => string.Create(CultureInfo.InvariantCulture, $"{ms:F0}ms"),
+        < 60_000 => string.Create(CultureInfo.InvariantCulture, $"{ms / 1000:F1}s"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{(int)(ms / 60_000)}m{(int)(ms / 1000 % 60):D2}s"),
+    };
 
     private static async Task<string> PreviewAsync(KoaljaClient client, string id, CancellationToken ct)
     {

@@ -14,6 +14,9 @@ public static class ApiEndpoints
 {
     private const int MaxPage = 1000;
 
+    /// <summary>The executions (of the whole pipeline, the latest) a task's durations in its status are taken from.</summary>
+    private const int RecentExecutions = 1000;
+
     public static IEndpointRouteBuilder MapKoaljaApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/healthz", () => Results.Json(new Dictionary<string, string> { ["status"] = "ok" }, ApiJsonContext.Default.DictionaryStringString))
@@ -70,6 +73,7 @@ public static class ApiEndpoints
         var reader = new RegistryReader(connection);
         var counts = reader.TaskCounts(p);
         var links = reader.LinkCounts(p);
+        var durations = reader.ExecutionDurations(p, RecentExecutions);
         var tasks = runtime.Spec.Tasks.Select(t =>
         {
             var c = counts.GetValueOrDefault(t.Name) ?? new TaskCounts();
@@ -77,7 +81,7 @@ public static class ApiEndpoints
             var kind = t.Type is { Length: > 0 } type ? type : "command";
             return new TaskStatsDto(t.Name, kind, t.EffectiveSnapshotPolicy.ToString(), scaling?.MaxSlots ?? 0,
                 c.Queued, c.Pending, scaling?.Load.InFlight ?? 0, c.Succeeded, c.FailedAttempts, c.DeadLettered, c.Values, scaling?.DesiredSlots ?? 0, scaling?.ActiveSlots ?? 0,
-                c.Discarded);
+                c.Discarded, durations.TryGetValue(t.Name, out var d) ? Math.Round(d.MedianMs, 1) : null, durations.TryGetValue(t.Name, out var m) ? Math.Round(m.MaxMs, 1) : null);
         }).ToList();
         var linkStats = runtime.Spec.Links.Select(l =>
         {

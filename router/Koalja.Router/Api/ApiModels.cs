@@ -61,7 +61,7 @@ public sealed record PipelineSummaryDto(string Name, string Revision, int Tasks,
 public sealed record PipelineDto(string Name, string Revision, JsonElement Spec, IReadOnlyList<TaskStatsDto> Tasks, IReadOnlyList<LinkStatsDto> Links, long DeadLetters);
 
 public sealed record TaskStatsDto(string Name, string Kind, string Policy, int Slots, long Queued, long Pending, long Running, long Succeeded,
-    long FailedAttempts, long DeadLettered, long Values, int DesiredSlots = 0, int ActiveSlots = 0, long Discarded = 0);
+    long FailedAttempts, long DeadLettered, long Values, int DesiredSlots = 0, int ActiveSlots = 0, long Discarded = 0, double? MedianMs = null, double? MaxMs = null);
 
 /// <summary>Live scaling figures of a pipeline (<c>GET /api/pipelines/{p}/stats</c>), from the router's memory but for the links' queues.</summary>
 public sealed record PipelineStatsDto(string Pipeline, DateTimeOffset At, IReadOnlyList<TaskLoadDto> Tasks, IReadOnlyList<LinkLoadDto> Links);

@@ -150,6 +150,24 @@ internal sealed class RegistryReader(DbConnection connection, DbTransaction? tra
             ) AS matches ORDER BY id, kind LIMIT @limit
             """, r => (r.GetString(0), r.GetString(1)), ("@p", prefix + "%"), ("@limit", limit));
 
+    /// <summary>Per task: the median and the longest of its latest <paramref name="latest"/> executions (succeeded or failed), in milliseconds.</summary>
+    public Dictionary<string, (double MedianMs, double MaxMs, int Count)> ExecutionDurations(string pipeline, int latest)
+    {
+        var byTask = new Dictionary<string, List<double>>(StringComparer.Ordinal);
+        foreach (var (task, started, finished) in Query("""
+            SELECT task, started_at, finished_at FROM executions WHERE pipeline = @p AND task IS NOT NULL ORDER BY finished_at DESC LIMIT @limit
+            """, r => (r.GetString(0), Time(r, 1), Time(r, 2)), ("@p", pipeline), ("@limit", latest)))
+        {
+            (byTask.TryGetValue(task, out var list) ? list : byTask[task] = []).Add(Math.Max(0, (finished - started).TotalMilliseconds));
+        }
+
+        return byTask.ToDictionary(k => k.Key, k =>
+        {
+            k.Value.Sort();
+            return (k.Value[k.Value.Count / 2], k.Value[^1], k.Value.Count);
+        }, StringComparer.Ordinal);
+    }
+
     /// <summary>A snapshot's place in its task's order.</summary>
     public long SnapshotSequence(string id) => Scalar("SELECT sequence FROM snapshots WHERE id = @id", ("@id", id));
 
