@@ -244,6 +244,31 @@ public sealed class DayTwoCommandTests : IAsyncLifetime
         Assert.Contains("note: original/serve: launchPolicy Restart with a service is not run as a long-running service here: its command runs once per snapshot", printed, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task DropWaitFollowsItsOwnDropsAndSaysWhatWaitsForOtherValues()
+    {
+        var data = Path.Combine(_dir, "wait-data");
+        var examples = Path.Combine(CliRunner.RepositoryRoot, "examples");
+        await using var server = await LocalServer.StartAsync(new LocalServerOptions { DataDirectory = data },
+            [PipelineLoader.LoadFile(Path.Combine(examples, "linecount.yaml")).Pipelines[0].Pipeline, PipelineLoader.LoadFile(Path.Combine(examples, "linecount-batch2.yaml")).Pipelines[0].Pipeline]);
+
+        // Each run counts the snapshots of its own drops (two per file here), not the pipeline's so far.
+        var first = await CliRunner.RunAsync("drop", "linecount/fileDropInput", Write("a.txt", "a\na\n"), "--wait", "--data", data);
+        Assert.True(first.ExitCode == 0, first.Error);
+        Assert.Contains("finished: 2 snapshot(s) done", first.Error, StringComparison.Ordinal);
+        var second = await CliRunner.RunAsync("drop", "linecount/fileDropInput", Write("b.txt", "b\n"), Write("c.txt", "c\n"), "--wait", "--data", data);
+        Assert.Contains("finished: 4 snapshot(s) done", second.Error, StringComparison.Ordinal);
+
+        // A batch of two: one file alone waits for its partner, and --wait says so instead of waiting forever.
+        var alone = await CliRunner.RunAsync("drop", "linecount-batch2/fileDropInput", Write("d.txt", "d\n"), "--wait", "--data", data);
+        Assert.Equal(0, alone.ExitCode);
+        Assert.Contains("finished: 0 snapshot(s) done", alone.Error, StringComparison.Ordinal);
+        Assert.Contains("waiting: 1 value(s) in linecount-batch2/removeDuplicates input inputFile wait for other values before it runs", alone.Output, StringComparison.Ordinal);
+        var partner = await CliRunner.RunAsync("drop", "linecount-batch2/fileDropInput", Write("e.txt", "e\n"), "--wait", "--data", data);
+        Assert.Contains("finished: 2 snapshot(s) done", partner.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("waiting:", partner.Output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--port", "99999", "--port 99999 is not a port (1 to 65535; leave it out for a free one)")]
     [InlineData("--slots", "0", "--slots 0: 1 to 1024 parallel executions per task")]

@@ -36,14 +36,12 @@ internal static class ClientCommands
 
             using var client = ClientCommands.Connect(parse);
             var progress = new Progress(stderr);
-            // Dead letters before these drops, read before they are sent: one of theirs may be dead-lettered before the last is.
-            long? deadBefore = parse.GetValue(wait)
-                ? (await client.GetJsonAsync($"api/pipelines/{Uri.EscapeDataString(pipeline)}", ApiJsonContext.Default.PipelineDto, ct)).DeadLetters
-                : null;
             var run = Guid.NewGuid().ToString("N");
+            var dropped = new List<string>();
             for (var i = 0; i < paths.Length; i++)
             {
                 var value = await client.PostFileAsync($"pipelines/{Uri.EscapeDataString(pipeline)}/{Uri.EscapeDataString(task)}", paths[i], $"{run}-{i}", ct);
+                dropped.Add(value.Id);
                 progress.Show("dropping", i + 1, paths.Length);
                 if (!parse.GetValue(wait))
                 {
@@ -52,36 +50,36 @@ internal static class ClientCommands
             }
 
             progress.Done($"dropped {paths.Length} file(s) into {pipeline}/{task}");
-            return deadBefore is { } before ? await WaitAsync(client, pipeline, before, progress, stdout, ct) : 0;
+            return parse.GetValue(wait) ? await WaitAsync(client, pipeline, dropped, progress, stdout, ct) : 0;
         }));
         return command;
     }
 
-    /// <summary>Polls the pipeline until no snapshot is pending or running; fails when new dead letters appeared.</summary>
-    private static async Task<int> WaitAsync(KoaljaClient client, string pipeline, long before, Progress progress, TextWriter stdout, CancellationToken ct)
+    /// <summary>
+    /// Polls the work that follows from these drops (not the pipeline's: other drops may be running) until none of it is
+    /// pending; says which values wait for other inputs, and fails when some of it was dead-lettered.
+    /// </summary>
+    private static async Task<int> WaitAsync(KoaljaClient client, string pipeline, List<string> dropped, Progress progress, TextWriter stdout, CancellationToken ct)
     {
-        var path = $"api/pipelines/{Uri.EscapeDataString(pipeline)}";
-        var idleChecks = 0;
+        var path = $"api/pipelines/{Uri.EscapeDataString(pipeline)}/derived";
+        var request = new DerivedRequestDto(dropped);
         while (true)
         {
-            var status = await client.GetJsonAsync(path, ApiJsonContext.Default.PipelineDto, ct);
-            long pending = 0, running = 0, done = 0;
-            foreach (var task in status.Tasks)
+            var work = await client.PostJsonAsync(path, request, ApiJsonContext.Default.DerivedRequestDto, ApiJsonContext.Default.DerivedWorkDto, ct);
+            var done = work.Succeeded + work.DeadLettered + work.Discarded;
+            progress.Show("running", done, done + work.Pending);
+            if (work.Pending == 0)
             {
-                pending += task.Pending;
-                running += task.Running;
-                done += task.Succeeded + task.DeadLettered;
-            }
+                progress.Done(work.DeadLettered > 0
+                    ? $"finished, but {work.DeadLettered} snapshot(s) were dead-lettered: see {CliApp.Self} status {pipeline}"
+                    : $"finished: {done} snapshot(s) done");
+                foreach (var group in work.Waiting.GroupBy(w => (w.Task, w.Input)))
+                {
+                    stdout.WriteLine($"waiting: {group.Count()} value(s) in {pipeline}/{group.Key.Task} input {group.Key.Input} wait for other values before it runs ({string.Join(", ", group.Take(3).Select(w => w.Value))}{(group.Count() > 3 ? ", …" : "")})");
+                }
 
-            progress.Show("running", done, done + pending);
-            // Idle twice in a row: a value just recorded may not have reached its next task's snapshot yet.
-            idleChecks = pending == 0 && running == 0 ? idleChecks + 1 : 0;
-            if (idleChecks >= 2)
-            {
-                var dead = status.DeadLetters - before;
-                progress.Done(dead > 0 ? $"finished, but {dead} snapshot(s) were dead-lettered: see {CliApp.Self} status {pipeline}" : $"finished: {done} snapshot(s) done");
                 stdout.Flush();
-                return dead > 0 ? 1 : 0;
+                return work.DeadLettered > 0 ? 1 : 0;
             }
 
             await Task.Delay(100, ct);

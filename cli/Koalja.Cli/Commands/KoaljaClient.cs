@@ -69,6 +69,14 @@ internal sealed class KoaljaClient : IDisposable
         return await ReadJsonAsync(response, type, cancellationToken);
     }
 
+    /// <summary>POSTs <paramref name="body"/> as JSON and reads the JSON answer.</summary>
+    public async Task<TAnswer> PostJsonAsync<TBody, TAnswer>(string path, TBody body, JsonTypeInfo<TBody> bodyType, JsonTypeInfo<TAnswer> answerType, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = System.Net.Http.Json.JsonContent.Create(body, bodyType) };
+        using var response = await SendAsync(request, cancellationToken);
+        return await ReadJsonAsync(response, answerType, cancellationToken);
+    }
+
     /// <summary>GETs a JSON document as text, unchanged (for exports printed as they are).</summary>
     public async Task<string> GetTextAsync(string path, CancellationToken cancellationToken)
     {

@@ -39,6 +39,7 @@ public static class ApiEndpoints
         app.MapGet("/api/pipelines/{p}/openlineage", LineageEndpoints.PipelineOpenLineage);
         ExecutionEndpoints.Map(app);
         app.MapGet("/api/ids/{prefix}", ResolveId);
+        app.MapPost("/api/pipelines/{p}/derived", DerivedAsync);
         var admin = new RequiredLevel(AuthLevel.Admin);
         DeadLetterEndpoints.Map(app, admin);
         app.MapPut("/api/pipelines/{p}/tasks/{t}/code", CodeEndpoints.PutAsync).WithMetadata(admin);
@@ -150,6 +151,37 @@ public static class ApiEndpoints
         var values = new RegistryReader(connection).Values(p, task, output, after ?? 0, take + 1, codeVersion, shadow ?? false, before ?? long.MaxValue, newest.Value);
         var page = values.Take(take).Select(ValueDto.From).ToList();
         return Results.Json(new ValuePageDto(page, values.Count > take ? page[^1].Seq : null), ApiJsonContext.Default.ValuePageDto);
+    }
+
+    private const int MaxDerivedValues = 10_000;
+
+    /// <summary>Where the work that follows from the values given stands (what <c>koalja drop --wait</c> waits for).</summary>
+    private static async Task<IResult> DerivedAsync(string p, HttpRequest request, PipelineRouter router)
+    {
+        if (!router.Pipelines.ContainsKey(p))
+        {
+            return Problems.NoPipeline(p, router);
+        }
+
+        DerivedRequestDto? body;
+        try
+        {
+            body = await request.ReadFromJsonAsync(ApiJsonContext.Default.DerivedRequestDto, request.HttpContext.RequestAborted);
+        }
+        catch (JsonException e)
+        {
+            return Problems.BadRequest("Invalid request", $"Send {{\"values\": [\"ID\", ...]}}: {e.Message}");
+        }
+
+        if (body?.Values is not { Count: > 0 and <= MaxDerivedValues } values || values.Any(v => v is not { Length: > 0 and <= 128 }))
+        {
+            return Problems.BadRequest("Invalid request", $"Send {{\"values\": [\"ID\", ...]}} with 1 to {MaxDerivedValues:N0} value ids.");
+        }
+
+        using var connection = router.Registry.Open();
+        var work = new RegistryReader(connection).Derived(p, values.Distinct(StringComparer.Ordinal).ToList());
+        return Results.Json(new DerivedWorkDto(work.Pending, work.Succeeded, work.DeadLettered, work.Discarded, work.Values,
+            work.Waiting.Select(w => new WaitingValueDto(w.Task, w.Input, w.Value)).ToList()), ApiJsonContext.Default.DerivedWorkDto);
     }
 
     /// <summary>The one id (of a value, an execution, a snapshot or a code version) that starts with a prefix, as git takes a short commit id.</summary>

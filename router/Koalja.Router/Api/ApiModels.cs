@@ -48,6 +48,15 @@ public sealed record ExecutionSummaryDto(string Id, string Pipeline, string Task
 public sealed record ExecutionDetailDto(ExecutionSummaryDto Execution, string? StderrTail, IReadOnlyDictionary<string, IReadOnlyList<SourceValueDto>> Inputs,
     IReadOnlyList<ValueDto> Outputs);
 
+/// <summary>The values whose derived work to report (<c>POST /api/pipelines/{p}/derived</c>).</summary>
+public sealed record DerivedRequestDto(IReadOnlyList<string> Values);
+
+/// <summary>A value waiting in a task's input for other values.</summary>
+public sealed record WaitingValueDto(string Task, string Input, string Value);
+
+/// <summary>Where the work that follows from some values stands.</summary>
+public sealed record DerivedWorkDto(int Pending, int Succeeded, int DeadLettered, int Discarded, int Values, IReadOnlyList<WaitingValueDto> Waiting);
+
 /// <summary>What an id is: <c>value</c>, <c>execution</c>, <c>snapshot</c> or <c>code</c>.</summary>
 public sealed record IdDto(string Kind, string Id);
 
@@ -148,6 +157,8 @@ public sealed record EventBatchDto(int Recorded, int Repeated, int Refused, IRea
 [JsonSerializable(typeof(ExecutionDetailDto))]
 [JsonSerializable(typeof(ExecutionPageDto))]
 [JsonSerializable(typeof(IdDto))]
+[JsonSerializable(typeof(DerivedRequestDto))]
+[JsonSerializable(typeof(DerivedWorkDto))]
 [JsonSerializable(typeof(List<PipelineSummaryDto>))]
 [JsonSerializable(typeof(PipelineDto))]
 [JsonSerializable(typeof(PipelineStatsDto))]

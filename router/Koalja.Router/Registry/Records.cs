@@ -62,5 +62,8 @@ public sealed record CodeVersionRecord(
 /// </summary>
 public sealed record IngressEventRecord(string Source, string Id, string Type, string? Subject, DateTimeOffset? Time, string Mode);
 
+/// <summary>The work that follows from some values: snapshots by status, the values involved, and those waiting in a task's input for others.</summary>
+public sealed record DerivedWork(int Pending, int Succeeded, int DeadLettered, int Discarded, int Values, IReadOnlyList<(string Task, string Input, string Value)> Waiting);
+
 /// <summary>An execution with the pipeline, task and code version of the snapshot it ran.</summary>
 public sealed record ExecutionInfo(ExecutionRecord Execution, string Pipeline, string Task, string CodeVersion);

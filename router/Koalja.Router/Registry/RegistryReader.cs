@@ -168,6 +168,54 @@ internal sealed class RegistryReader(DbConnection connection, DbTransaction? tra
         }, StringComparer.Ordinal);
     }
 
+    /// <summary>
+    /// Where the work that follows from some values stands: every snapshot that used them or what was made from them
+    /// (followed down through succeeded snapshots' outputs, replays left out), by status, and the values among them that
+    /// wait in a task's input for other values (a partner on another input, the rest of a sequence or window).
+    /// </summary>
+    public DerivedWork Derived(string pipeline, IReadOnlyCollection<string> values)
+    {
+        var seenValues = new HashSet<string>(values, StringComparer.Ordinal);
+        var seenSnapshots = new Dictionary<string, SnapshotStatus>(StringComparer.Ordinal);
+        var waiting = new List<(string Task, string Input, string Value)>();
+        var frontier = values.ToList();
+        while (frontier.Count > 0)
+        {
+            var next = new List<string>();
+            foreach (var batch in frontier.Chunk(400))
+            {
+                var names = batch.Select((_, i) => $"@v{i}").ToArray();
+                var parameters = batch.Select((v, i) => ($"@v{i}", (object?)v)).Append(("@p", pipeline)).ToArray();
+                var list = string.Join(", ", names);
+                var snapshots = Query($"""
+                    SELECT DISTINCT s.id, s.status FROM snapshot_inputs si JOIN snapshots s ON s.id = si.snapshot_id
+                    WHERE si.value_id IN ({list}) AND s.pipeline = @p AND s.replay_of IS NULL
+                    """, r => (r.GetString(0), RegistryStates.ParseSnapshotStatus(r.GetString(1))), parameters);
+                foreach (var (id, status) in snapshots.Where(s => seenSnapshots.TryAdd(s.Item1, s.Item2)))
+                {
+                    if (status == SnapshotStatus.Succeeded)
+                    {
+                        next.AddRange(SnapshotOutputs(id).Select(v => v.Id).Where(seenValues.Add));
+                    }
+                }
+
+                // In a link or an input's buffer, in no unfinished snapshot: it waits for other values.
+                waiting.AddRange(Query($"""
+                    SELECT le.task, le.input, le.value_id FROM link_entries le
+                    WHERE le.pipeline = @p AND le.value_id IN ({list}) AND le.state IN ('queued', 'taken')
+                      AND NOT EXISTS (SELECT 1 FROM snapshot_inputs si JOIN snapshots s ON s.id = si.snapshot_id
+                                      WHERE si.value_id = le.value_id AND s.task = le.task AND s.pipeline = le.pipeline AND s.status = 'ready' AND s.replay_of IS NULL)
+                    """, r => (r.GetString(0), r.GetString(1), r.GetString(2)), parameters));
+            }
+
+            frontier = next;
+        }
+
+        int Count(SnapshotStatus status) => seenSnapshots.Values.Count(s => s == status);
+        return new DerivedWork(Count(SnapshotStatus.Ready), Count(SnapshotStatus.Succeeded), Count(SnapshotStatus.Dead), Count(SnapshotStatus.Discarded),
+            seenValues.Count, waiting);
+    }
+
     /// <summary>A snapshot's place in its task's order.</summary>
     public long SnapshotSequence(string id) => Scalar("SELECT sequence FROM snapshots WHERE id = @id", ("@id", id));
 
