@@ -43,7 +43,7 @@ public sealed class CodeCache
         var directory = Path.Combine(_root, CheckVersion(code.Version));
         if (!Directory.Exists(directory))
         {
-            await UnpackAsync(code.Version, code.Kind, code.Sha256, code.Kind == CodeKind.Script ? null : code.Entrypoint, cancellationToken);
+            await UnpackAsync(code.Version, code.Kind, code.Sha256, code.Kind == CodeKind.Script && code.Entrypoint == CodePackage.ScriptName ? null : code.Entrypoint, cancellationToken);
         }
 
         return directory;

@@ -21,6 +21,29 @@ public static class CodePackage
     /// <summary>The name a single-file script gets in its directory (the sender's file name is never used as a path).</summary>
     public const string ScriptName = "script";
 
+    /// <summary>
+    /// What runs an entrypoint without a <c>#!</c> line, by its extension (a single script keeps the extension of the
+    /// file name it was dropped with, as <c>script.py</c>); anything else runs with /bin/sh.
+    /// </summary>
+    private static readonly Dictionary<string, string> Interpreters = new(StringComparer.Ordinal)
+    {
+        [".py"] = "python3",
+        [".rb"] = "ruby",
+        [".pl"] = "perl",
+        [".js"] = "node",
+        [".R"] = "Rscript",
+        [".r"] = "Rscript",
+        [".sh"] = "/bin/sh",
+    };
+
+    /// <summary>The name a single script is kept under: <see cref="ScriptName"/> with its dropped file name's extension when one of <see cref="Interpreters"/> runs it.</summary>
+    public static string? ScriptEntrypoint(string? fileName) =>
+        Path.GetExtension(fileName ?? "") is { Length: > 0 } extension && Interpreters.ContainsKey(extension) ? ScriptName + extension : null;
+
+    /// <summary>The command that runs <paramref name="entrypoint"/>: itself with a <c>#!</c> line, else its interpreter by extension, else /bin/sh.</summary>
+    public static string[] Command(string entrypoint) =>
+        HasShebang(entrypoint) ? [entrypoint] : [Interpreters.GetValueOrDefault(Path.GetExtension(entrypoint), "/bin/sh"), entrypoint];
+
     public const int MaxFiles = 10_000;
     public const long MaxUnpackedBytes = 1L << 30;
     private const int MaxPathLength = 1024;
@@ -47,13 +70,14 @@ public static class CodePackage
         switch (kind)
         {
             case CodeKind.Script:
-                if (requestedEntrypoint is not null)
+                var name = requestedEntrypoint ?? ScriptName;
+                if (name != ScriptName && ScriptEntrypoint(name) != name)
                 {
                     throw new CodePackageException("entrypoint names a file inside an archive; a single script is its own entrypoint");
                 }
 
-                await UnpackScriptAsync(file, target, cancellationToken);
-                return ScriptName;
+                await UnpackScriptAsync(file, Path.Combine(target, name), cancellationToken);
+                return name;
             case CodeKind.Zip:
                 await UnpackZipAsync(file, target, cancellationToken);
                 break;
@@ -84,7 +108,7 @@ public static class CodePackage
         return stream.ReadAtLeast(head, 2, throwOnEndOfStream: false) == 2 && head.SequenceEqual("#!"u8);
     }
 
-    private static async Task UnpackScriptAsync(string file, string target, CancellationToken cancellationToken)
+    private static async Task UnpackScriptAsync(string file, string path, CancellationToken cancellationToken)
     {
         var length = new FileInfo(file).Length;
         if (length == 0)
@@ -103,7 +127,6 @@ public static class CodePackage
             throw new CodePackageException("this is neither a script nor a .zip or .tar.gz archive (it holds binary data); send a script with a #! line, or an archive with an entrypoint");
         }
 
-        var path = Path.Combine(target, ScriptName);
         File.Copy(file, path);
         SetMode(path, Executable);
     }

@@ -115,7 +115,7 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
             var directory = await code.DirectoryOfAsync(dropped, cancellationToken);
             var entrypoint = Path.Combine(directory, dropped.Entrypoint);
             environment["KOALJA_CODE_DIR"] = directory;
-            return new Setup(CodePackage.HasShebang(entrypoint) ? [entrypoint] : ["/bin/sh", entrypoint], environment, null);
+            return new Setup(CodePackage.Command(entrypoint), environment, null);
         }
 
         var data = TemplateData.Build(task, invocation.Spec, inputs, outputs, invocation.SnapshotId, name => "127.0.0.1");

@@ -11,6 +11,24 @@ public sealed class CodeDropTests
     private const string LabelledCount = "#!/bin/sh\nprintf 'lines: %s\\n' \"$(wc -l < \"$KOALJA_INPUT_INPUTFILE\")\" > \"$KOALJA_OUTPUT_OUTPUTFILE\"\n";
 
     [Fact]
+    public async Task AScriptWithoutAShebangRunsWithTheInterpreterItsFileNameNames()
+    {
+        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Example("linecount"));
+        const string Python = "import os\nlines = open(os.environ['KOALJA_INPUT_INPUTFILE']).read().splitlines()\nopen(os.environ['KOALJA_OUTPUT_OUTPUTFILE'], 'w').write(f'python counted {len(lines)}')\n";
+        var (status, drop) = await server.PutCodeAsync("linecount", "countLines", Encoding.UTF8.GetBytes(Python), "?name=count.py");
+        Assert.Equal(HttpStatusCode.Created, status);
+        Assert.Equal("script.py", drop.GetProperty("version").GetProperty("entrypoint").GetString());
+
+        await server.DropAsync("linecount", "fileDropInput", "a\nb\n");
+        await server.WaitIdleAsync("linecount");
+        Assert.Equal("python counted 2", await server.ContentAsync(Assert.Single(await server.ValuesAsync("linecount", "countLines")).GetProperty("id").GetString()!));
+
+        // Without a known extension it is a shell script, as before.
+        var (_, plain) = await server.PutCodeAsync("linecount", "countLines", Encoding.UTF8.GetBytes("echo shell > \"$KOALJA_OUTPUT_OUTPUTFILE\"\n"), "?name=count");
+        Assert.Equal("script", plain.GetProperty("version").GetProperty("entrypoint").GetString());
+    }
+
+    [Fact]
     public async Task NewCodeRunsForLaterDropsAndEveryOutputNamesItsCodeAndGoesBackToItsDrop()
     {
         await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Example("linecount"));

@@ -71,6 +71,12 @@ internal static class CodeEndpoints
         }
 
         var kind = CodePackage.Detect(head);
+        var fileName = DropEndpoint.SafeName(name ?? Uri.UnescapeDataString(http.Request.Headers["X-Koalja-Filename"].ToString()));
+        if (kind == CodeKind.Script && entrypoint is null)
+        {
+            entrypoint = CodePackage.ScriptEntrypoint(fileName); // a dropped main.py without #! runs with python3
+        }
+
         var specVersion = runtime.SpecCodeVersions[t];
         var version = Ids.DroppedCode(specVersion, CodeKinds.Name(kind), stored.Sha256, entrypoint);
         TaskCode code;
@@ -87,7 +93,7 @@ internal static class CodeEndpoints
         {
             var known = new RegistryReader(connection).CodeVersion(version) is not null;
             var record = new CodeVersionRecord(version, p, t, CodeKinds.Name(kind), router.Time.GetUtcNow(), specVersion, stored.Sha256, stored.Size, code.Entrypoint,
-                DropEndpoint.SafeName(name ?? Uri.UnescapeDataString(http.Request.Headers["X-Koalja-Filename"].ToString())));
+                fileName);
             await router.SetCodeAsync(runtime, t, record, code, activate ?? true);
             ReplayReport? report = null;
             if (replay == true)
