@@ -21,6 +21,7 @@ public static class CliApp
             OperatorCommand.Create(stdout, stderr),
             FunctionsHostCommand.Create(stdout, stderr),
             LogsCommand.Create(stdout, stderr),
+            CompletionCommand.Create(stdout),
         };
         foreach (var command in ClientCommands.Create(stdout, stderr).Concat(ProvenanceCommands.Create(stdout, stderr)).Concat(DeadLetterCommands.Create(stdout, stderr)))
         {

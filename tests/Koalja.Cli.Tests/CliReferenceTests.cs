@@ -37,3 +37,32 @@ public sealed class CliReferenceTests
         }
     }
 }
+
+/// <summary>koalja completion: the script completes commands and options by asking the real tool.</summary>
+public sealed class CompletionTests
+{
+    [Theory]
+    [InlineData("koalja sta", "status")]
+    [InlineData("koalja status --da", "--data")]
+    [InlineData("koalja lo", "logs")]
+    public async Task TheBashScriptCompletesWhatTheParserKnows(string line, string expected)
+    {
+        var (code, script, _) = await CliRunner.RunAsync("completion", "bash");
+        Assert.Equal(0, code);
+        var tool = Path.Combine(AppContext.BaseDirectory, "koalja");
+        var words = line.Split(' ');
+        var bash = $$"""
+            {{script}}
+            COMP_LINE='{{line}}'; COMP_POINT={{line.Length}}; COMP_WORDS=({{string.Join(' ', words.Select(w => $"'{w}'"))}}); COMP_WORDS[0]='{{tool}}'; COMP_CWORD={{words.Length - 1}}
+            _koalja_complete
+            printf '%s\n' "${COMPREPLY[@]}"
+            """;
+        var start = new System.Diagnostics.ProcessStartInfo("/bin/bash") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = System.Diagnostics.Process.Start(start)!;
+        await process.StandardInput.WriteAsync(bash);
+        process.StandardInput.Close();
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.Contains(expected, output.Split('\n'));
+    }
+}
