@@ -269,6 +269,40 @@ public sealed class DayTwoCommandTests : IAsyncLifetime
         Assert.DoesNotContain("waiting:", partner.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task APausedPipelineTakesDropsRunsNothingStaysPausedAcrossARestartAndRunsWhenResumed()
+    {
+        var data = Path.Combine(_dir, "pause-data");
+        var pipeline = PipelineLoader.LoadFile(PipelineFile).Pipelines[0].Pipeline;
+        var options = new LocalServerOptions { DataDirectory = data };
+        await using (var first = await LocalServer.StartAsync(options, [pipeline]))
+        {
+            var (paused, pauseOutput, pauseError) = await CliRunner.RunAsync("pause", "logged", "--data", data);
+            Assert.True(paused == 0, pauseError);
+            Assert.Contains("logged is paused (since ", pauseOutput, StringComparison.Ordinal);
+            Assert.Equal(0, (await CliRunner.RunAsync("drop", "logged/drop", Write("held.txt", "held\n"), "--data", data)).ExitCode);
+            await Task.Delay(500);
+            Assert.Contains("has no executions yet", (await CliRunner.RunAsync("logs", "logged/shout", "--data", data)).Output, StringComparison.Ordinal);
+            Assert.Matches(@"logged +\w+ +2 +1 +1 +1 +0 +0 +paused since ", (await CliRunner.RunAsync("pipelines", "--data", data)).Output);
+        }
+
+        await using var second = await LocalServer.StartAsync(options, [pipeline]);
+        var (_, status, _) = await CliRunner.RunAsync("status", "logged", "--data", data);
+        Assert.Contains("— paused since ", status, StringComparison.Ordinal); // still paused after the restart
+        await Task.Delay(300);
+        Assert.Contains("has no executions yet", (await CliRunner.RunAsync("logs", "logged/shout", "--data", data)).Output, StringComparison.Ordinal);
+
+        Assert.Contains("logged runs", (await CliRunner.RunAsync("resume", "logged", "--data", data)).Output, StringComparison.Ordinal);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!(await CliRunner.RunAsync("logs", "logged/shout", "--data", data)).Output.Contains("shouting held", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the held drop did not run after resume");
+            await Task.Delay(100);
+        }
+
+        Assert.Contains("running", (await CliRunner.RunAsync("pipelines", "--data", data)).Output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--port", "99999", "--port 99999 is not a port (1 to 65535; leave it out for a free one)")]
     [InlineData("--slots", "0", "--slots 0: 1 to 1024 parallel executions per task")]

@@ -167,7 +167,8 @@ internal static class ClientCommands
             foreach (var name in names)
             {
                 var detail = await client.GetJsonAsync($"api/pipelines/{Uri.EscapeDataString(name)}", ApiJsonContext.Default.PipelineDto, ct);
-                stdout.WriteLine($"pipeline {name} (revision {detail.Revision}) at {client.BaseUri}");
+                stdout.WriteLine($"pipeline {name} (revision {detail.Revision}) at {client.BaseUri}"
+                    + (detail.PausedSince is { } paused ? $" — paused since {paused.ToLocalTime():yyyy-MM-dd HH:mm:ss} ({CliApp.Self} resume {name})" : ""));
                 Table.Write(stdout, ["TASK", "KIND", "POLICY", "QUEUED", "PENDING", "RUNNING", "SLOTS", "DONE", "FAILED", "DEAD", "VALUES", "TIME p50/max"],
                     detail.Tasks.Select(t => new[]
                     {

@@ -42,6 +42,8 @@ public static class ApiEndpoints
         app.MapPost("/api/pipelines/{p}/derived", DerivedAsync);
         var admin = new RequiredLevel(AuthLevel.Admin);
         DeadLetterEndpoints.Map(app, admin);
+        app.MapPost("/api/pipelines/{p}/pause", (string p, PipelineRouter router) => PauseAsync(p, pause: true, router)).WithMetadata(admin);
+        app.MapPost("/api/pipelines/{p}/resume", (string p, PipelineRouter router) => PauseAsync(p, pause: false, router)).WithMetadata(admin);
         app.MapPut("/api/pipelines/{p}/tasks/{t}/code", CodeEndpoints.PutAsync).WithMetadata(admin);
         app.MapGet("/api/pipelines/{p}/tasks/{t}/code", CodeEndpoints.List);
         app.MapGet("/api/pipelines/{p}/tasks/{t}/code/{version}", CodeEndpoints.Get);
@@ -58,7 +60,7 @@ public static class ApiEndpoints
             var counts = reader.TaskCounts(runtime.Name);
             var running = runtime.Dispatchers.Values.Sum(d => (long)d.Running);
             return new PipelineSummaryDto(runtime.Name, runtime.Revision, runtime.Spec.Tasks.Count, runtime.Spec.Links.Count,
-                counts.Values.Sum(c => c.Values), counts.Values.Sum(c => c.Pending), running, counts.Values.Sum(c => c.DeadLettered));
+                counts.Values.Sum(c => c.Values), counts.Values.Sum(c => c.Pending), running, counts.Values.Sum(c => c.DeadLettered), runtime.PausedSince);
         }).ToList();
         return Results.Json(list, ApiJsonContext.Default.ListPipelineSummaryDto);
     }
@@ -90,7 +92,7 @@ public static class ApiEndpoints
             return new LinkStatsDto(l.Name, l.SourceRef, l.DestinationRef, queued, taken, consumed);
         }).ToList();
         var spec = JsonDocument.Parse(runtime.SpecJson).RootElement.Clone();
-        return Results.Json(new PipelineDto(p, runtime.Revision, spec, tasks, linkStats, counts.Values.Sum(c => c.DeadLettered)), ApiJsonContext.Default.PipelineDto);
+        return Results.Json(new PipelineDto(p, runtime.Revision, spec, tasks, linkStats, counts.Values.Sum(c => c.DeadLettered), runtime.PausedSince), ApiJsonContext.Default.PipelineDto);
     }
 
     private static IResult GetStats(string p, PipelineRouter router)
@@ -154,6 +156,18 @@ public static class ApiEndpoints
     }
 
     private const int MaxDerivedValues = 10_000;
+
+    /// <summary>Pauses (drops and events still taken, no new snapshot runs; running ones finish) or resumes a pipeline.</summary>
+    private static async Task<IResult> PauseAsync(string p, bool pause, PipelineRouter router)
+    {
+        if (!router.Pipelines.TryGetValue(p, out var runtime))
+        {
+            return Problems.NoPipeline(p, router);
+        }
+
+        var since = await router.PauseAsync(runtime, pause);
+        return Results.Json(new PauseDto(p, since is not null, since), ApiJsonContext.Default.PauseDto);
+    }
 
     /// <summary>Where the work that follows from the values given stands (what <c>koalja drop --wait</c> waits for).</summary>
     private static async Task<IResult> DerivedAsync(string p, HttpRequest request, PipelineRouter router)

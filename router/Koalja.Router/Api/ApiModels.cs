@@ -65,9 +65,14 @@ public sealed record ExecutionPageDto(IReadOnlyList<ExecutionSummaryDto> Executi
 
 public sealed record ValuePageDto(IReadOnlyList<ValueDto> Values, long? Next);
 
-public sealed record PipelineSummaryDto(string Name, string Revision, int Tasks, int Links, long Values, long Pending, long Running, long DeadLettered);
+public sealed record PipelineSummaryDto(string Name, string Revision, int Tasks, int Links, long Values, long Pending, long Running, long DeadLettered,
+    DateTimeOffset? PausedSince = null);
 
-public sealed record PipelineDto(string Name, string Revision, JsonElement Spec, IReadOnlyList<TaskStatsDto> Tasks, IReadOnlyList<LinkStatsDto> Links, long DeadLetters);
+/// <summary>The answer to a pause or a resume.</summary>
+public sealed record PauseDto(string Pipeline, bool Paused, DateTimeOffset? PausedSince);
+
+public sealed record PipelineDto(string Name, string Revision, JsonElement Spec, IReadOnlyList<TaskStatsDto> Tasks, IReadOnlyList<LinkStatsDto> Links, long DeadLetters,
+    DateTimeOffset? PausedSince = null);
 
 public sealed record TaskStatsDto(string Name, string Kind, string Policy, int Slots, long Queued, long Pending, long Running, long Succeeded,
     long FailedAttempts, long DeadLettered, long Values, int DesiredSlots = 0, int ActiveSlots = 0, long Discarded = 0, double? MedianMs = null, double? MaxMs = null);
@@ -157,6 +162,7 @@ public sealed record EventBatchDto(int Recorded, int Repeated, int Refused, IRea
 [JsonSerializable(typeof(ExecutionDetailDto))]
 [JsonSerializable(typeof(ExecutionPageDto))]
 [JsonSerializable(typeof(IdDto))]
+[JsonSerializable(typeof(PauseDto))]
 [JsonSerializable(typeof(DerivedRequestDto))]
 [JsonSerializable(typeof(DerivedWorkDto))]
 [JsonSerializable(typeof(List<PipelineSummaryDto>))]

@@ -184,5 +184,8 @@ internal static class Migrations
             CREATE INDEX ix_dead_letter_actions ON dead_letter_actions (pipeline, acted_at);
             CREATE INDEX ix_dead_letter_actions_snapshot ON dead_letter_actions (snapshot_id);
             """),
+        (7, "paused pipelines", """
+            ALTER TABLE pipelines ADD COLUMN paused_at TEXT;
+            """),
     ];
 }

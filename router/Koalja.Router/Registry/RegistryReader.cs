@@ -216,6 +216,10 @@ internal sealed class RegistryReader(DbConnection connection, DbTransaction? tra
             seenValues.Count, waiting);
     }
 
+    /// <summary>Since when a pipeline is paused, or null.</summary>
+    public DateTimeOffset? PausedSince(string pipeline) =>
+        Query("SELECT paused_at FROM pipelines WHERE name = @p", r => r.IsDBNull(0) ? (DateTimeOffset?)null : Time(r, 0), ("@p", pipeline)).FirstOrDefault();
+
     /// <summary>A snapshot's place in its task's order.</summary>
     public long SnapshotSequence(string id) => Scalar("SELECT sequence FROM snapshots WHERE id = @id", ("@id", id));
 

@@ -48,6 +48,10 @@ internal sealed class RegistryWriter(Registry registry, DbConnection connection)
         _transaction = null;
     }
 
+    /// <summary>Records a pipeline as paused (since <paramref name="at"/>) or running (null).</summary>
+    public void SetPaused(string pipeline, DateTimeOffset? at) =>
+        Defer("UPDATE pipelines SET paused_at = @a WHERE name = @p", ("@a", at), ("@p", pipeline));
+
     public void UpsertPipeline(string name, string revision, string specJson, DateTimeOffset now)
     {
         Defer("INSERT INTO revisions (hash, pipeline, spec_json, created_at) VALUES (@h, @p, @s, @t) ON CONFLICT (hash) DO NOTHING",

@@ -107,6 +107,25 @@ public sealed class PipelineRouter : IAsyncDisposable
 
     internal Task<IReadOnlyList<ValueRecord>> RecordReplayAsync(ReplayCommand command) => Send(command).Completion.Task;
 
+    /// <summary>Pauses a pipeline (it takes drops and events; no new snapshot runs until it is resumed) or resumes it; durable across restarts. Since when it is paused, or null.</summary>
+    internal Task<DateTimeOffset?> PauseAsync(PipelineRuntime runtime, bool pause) => Send(new PauseCommand(runtime, pause)).Completion.Task;
+
+    private void Pause(PauseCommand c, AfterCommit after)
+    {
+        var since = c.Pause ? c.Runtime.PausedSince ?? _state.Time.GetUtcNow() : (DateTimeOffset?)null;
+        _state.Writer.SetPaused(c.Runtime.Name, since);
+        after.Then(() =>
+        {
+            c.Runtime.SetPaused(since);
+            foreach (var dispatcher in c.Runtime.Dispatchers.Values)
+            {
+                dispatcher.LoadMayHaveChanged(); // the scaler's watchers: a paused pipeline wants no new replica
+            }
+
+            c.Completion.TrySetResult(since);
+        });
+    }
+
     /// <summary>
     /// Retries (once more, with the task's current code) or discards a pipeline's dead letters: those of one task when
     /// <paramref name="task"/> is given, those of the snapshots named when <paramref name="snapshots"/> is; the ones it
@@ -209,6 +228,7 @@ public sealed class PipelineRouter : IAsyncDisposable
             case ActivateCodeCommand activate: _activate.Apply(activate, after); break;
             case ReplayCommand replay: _replay.Apply(replay, after); break;
             case DeadLetterCommand letters: _deadLetters.Apply(letters, after); break;
+            case PauseCommand pause: Pause(pause, after); break;
             case RenewLeasesCommand: _leases.Renew(after); break;
             default: throw new InvalidOperationException($"No handler for {command.GetType().Name}.");
         }

@@ -13,8 +13,50 @@ namespace Koalja.Router.Runtime;
 /// </summary>
 internal sealed class PipelineRuntime
 {
+    private readonly Lock _pauseGate = new();
+    private TaskCompletionSource _running = Completed();
+
     private readonly Dictionary<(string Task, string Output), List<(LinkSpec Link, TaskRef Destination)>> _outgoing = [];
     private readonly ConcurrentDictionary<string, CurrentCode> _code = new(StringComparer.Ordinal);
+
+    /// <summary>Since when the pipeline is paused (drops are still taken, snapshots wait), or null when it runs.</summary>
+    public DateTimeOffset? PausedSince { get; private set; }
+
+    /// <summary>Completes when the pipeline runs (at once unless it is paused).</summary>
+    public Task WhileRunning
+    {
+        get
+        {
+            lock (_pauseGate)
+            {
+                return _running.Task;
+            }
+        }
+    }
+
+    /// <summary>Pauses (<paramref name="since"/> set) or resumes (null) the dispatch of snapshots; executions already running finish.</summary>
+    public void SetPaused(DateTimeOffset? since)
+    {
+        lock (_pauseGate)
+        {
+            PausedSince = since;
+            if (since is null)
+            {
+                _running.TrySetResult();
+            }
+            else if (_running.Task.IsCompleted)
+            {
+                _running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+        }
+    }
+
+    private static TaskCompletionSource Completed()
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        done.SetResult();
+        return done;
+    }
 
     public PipelineRuntime(Pipeline pipeline)
     {

@@ -30,6 +30,7 @@ internal sealed partial class RouterRecovery(RouterState state)
             state.Pipelines.Add(runtime.Name, runtime);
             writer.UpsertPipeline(runtime.Name, runtime.Revision, runtime.SpecJson, now);
             var reader = writer.Reader();
+            runtime.SetPaused(reader.PausedSince(runtime.Name)); // paused stays paused across a restart
             LoadCode(runtime, reader, now);
             foreach (var task in pipeline.Spec.Tasks.Where(t => t.SnapshotInputs.Any()))
             {

@@ -85,6 +85,12 @@ internal sealed partial class TaskDispatcher
 
     public TaskLoad Load => new(Queued, Running);
 
+    /// <summary>The load the scaler reports: a paused pipeline's ready snapshots want no replica (those running still count).</summary>
+    public TaskLoad ScalingLoad => _runtime.PausedSince is null ? Load : new TaskLoad(0, Running);
+
+    /// <summary>Tells the load's watchers that it may have changed (the pipeline was paused or resumed).</summary>
+    public void LoadMayHaveChanged() => Rescale();
+
     /// <summary>The slots wanted now: the decision for the load, held through the cooldown.</summary>
     public int DesiredSlots
     {
@@ -156,6 +162,7 @@ internal sealed partial class TaskDispatcher
         {
             while (true)
             {
+                await _runtime.WhileRunning.WaitAsync(_stopping); // a paused pipeline takes drops and runs nothing new
                 if (!_queue.Reader.TryRead(out var invocation))
                 {
                     var next = await WaitForWorkAsync(slot);

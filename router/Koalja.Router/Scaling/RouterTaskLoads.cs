@@ -36,7 +36,7 @@ internal sealed class RouterTaskLoads(PipelineRouter router) : ITaskLoadSource
     {
         public bool OrderSensitive => dispatcher.OrderSensitive;
 
-        public TaskLoad Load => dispatcher.Load;
+        public TaskLoad Load => dispatcher.ScalingLoad;
 
         public IDisposable Watch(Action changed)
         {

@@ -89,6 +89,16 @@ internal sealed record DeadLetterCommand(PipelineRuntime Runtime, string? Task, 
     public override void Fail(Exception error) => Completion.TrySetException(error);
 }
 
+/// <summary>A pipeline paused (snapshots wait) or resumed.</summary>
+internal sealed record PauseCommand(PipelineRuntime Runtime, bool Pause) : RouterCommand
+{
+    public override PipelineRuntime? Pipeline => Runtime;
+
+    public TaskCompletionSource<DateTimeOffset?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public override void Fail(Exception error) => Completion.TrySetException(error);
+}
+
 /// <summary>Extends this process's pipeline leases (posted by a timer).</summary>
 internal sealed record RenewLeasesCommand : RouterCommand
 {
