@@ -33,7 +33,7 @@ public sealed class ProvenanceCommandTests : IAsyncLifetime
         var (dropped, dropOutput, dropError) = await CliRunner.RunAsync("code", "linecount/countLines", script, "--replay", "--data", Data);
 
         Assert.True(dropped == 0, dropError);
-        Assert.Matches("code version [0-9a-f]{32} \\(script, entrypoint script\\) is current for linecount/countLines", dropOutput);
+        Assert.Matches("code version [0-9a-f]{32} \\(script, entrypoint script\\.sh\\) is current for linecount/countLines", dropOutput);
         Assert.Contains("replayed 1 snapshot(s): 1 changed, 0 unchanged, 0 failed", dropOutput, StringComparison.Ordinal);
         var version = System.Text.RegularExpressions.Regex.Match(dropOutput, "code version ([0-9a-f]{32})").Groups[1].Value;
 
