@@ -244,7 +244,8 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
         }
         catch (Win32Exception e)
         {
-            return new RunResult(false, null, $"Cannot start '{arguments[0]}': {e.Message}", null, null, Permanent: true);
+            // Not found, not allowed, not a program, a path through a file: the same next time. (A fork refused for want of memory or processes is not.)
+            return new RunResult(false, null, $"Cannot start '{arguments[0]}': {e.Message}", null, null, Permanent: e.NativeErrorCode is 2 or 13 or 8 or 20);
         }
 
         process.StandardInput.Close();

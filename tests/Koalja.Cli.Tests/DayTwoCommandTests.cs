@@ -113,7 +113,9 @@ public sealed class DayTwoCommandTests : IAsyncLifetime
         using var output = new StringWriter();
         var stdout = TextWriter.Synchronized(output);
         using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        var follow = CliApp.RunAsync(["logs", "logged/shout", "--follow", "--data", Data], stdout, TextWriter.Null, stop.Token);
+        using var errors = new StringWriter();
+        var stderr = TextWriter.Synchronized(errors);
+        var follow = CliApp.RunAsync(["logs", "logged/shout", "--follow", "--data", Data], stdout, stderr, stop.Token);
         await Task.Delay(700); // the first poll has seen no execution
         Assert.Equal(0, (await CliRunner.RunAsync("drop", "logged/drop", Write("late.txt", "late one\n"), "--data", Data)).ExitCode);
         string Printed()
@@ -131,7 +133,12 @@ public sealed class DayTwoCommandTests : IAsyncLifetime
         }
 
         await stop.CancelAsync();
-        Assert.Equal(0, await follow);
+        var code = await follow;
+        lock (stderr)
+        {
+            Assert.True(code == 0, errors.ToString());
+        }
+
         Assert.Single(Printed().Split('\n'), l => l.StartsWith("==> logged/shout execution ", StringComparison.Ordinal));
     }
 

@@ -47,6 +47,14 @@ public sealed class DeadLetterTests
         Assert.Contains("no-such-program-koalja", missing.GetProperty("stderrTail").GetString(), StringComparison.Ordinal);
         var retried = letters.Single(l => l.GetProperty("attempts").GetInt32() != 1);
         Assert.Equal((3, "exit code 5"), (retried.GetProperty("attempts").GetInt32(), retried.GetProperty("reason").GetString()));
+
+        // A retry is one run more: failing again (here with an ordinary exit code), it is dead-lettered again at once, not given --max-attempts more.
+        Assert.Equal(HttpStatusCode.Created, (await server.PutCodeAsync("dl", "work", Encoding.UTF8.GetBytes("#!/bin/sh\nexit 6\n"))).Status);
+        var (status, _) = await PostAsync(server, "retry", $"?snapshot={missing.GetProperty("snapshotId").GetString()}");
+        Assert.Equal(HttpStatusCode.OK, status);
+        await server.WaitIdleAsync("dl");
+        var again = (await DeadLettersAsync(server)).Single(l => l.GetProperty("snapshotId").GetString() == missing.GetProperty("snapshotId").GetString());
+        Assert.Equal((2, "exit code 6"), (again.GetProperty("attempts").GetInt32(), again.GetProperty("reason").GetString()));
     }
 
     [Fact]

@@ -68,6 +68,12 @@ internal static class ClientCommands
             var work = await client.PostJsonAsync(path, request, ApiJsonContext.Default.DerivedRequestDto, ApiJsonContext.Default.DerivedWorkDto, ct);
             var done = work.Succeeded + work.DeadLettered + work.Discarded;
             progress.Show("running", done, done + work.Pending);
+            if (work.Pending > 0 && work.PausedSince is not null)
+            {
+                progress.Done($"{pipeline} is paused: {work.Pending} snapshot(s) of these drops wait; {CliApp.Self} resume {pipeline} runs them");
+                return 1;
+            }
+
             if (work.Pending == 0)
             {
                 progress.Done(work.DeadLettered > 0

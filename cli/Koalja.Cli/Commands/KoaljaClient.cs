@@ -184,9 +184,9 @@ internal sealed class KoaljaClient : IDisposable
         }
 
         var detail = problem?.Detail;
-        if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden && !_sendsKey)
+        if (response.StatusCode == HttpStatusCode.Unauthorized && !_sendsKey)
         {
-            detail = "koalja sent no key: it sends the keys of its data directory's own server only; for another address pass --key KEY or set KOALJA_KEY (the server's keys.json holds them)";
+            detail = (detail is null ? "" : detail + " ") + "(koalja sent no key: it sends the keys of its data directory's own server only; for another address pass --key KEY or set KOALJA_KEY; the server's keys.json holds them)";
         }
 
         throw new CliException($"{(int)response.StatusCode} {problem?.Title ?? response.ReasonPhrase}{(detail is null ? "" : ": " + detail)}", response.StatusCode);

@@ -77,55 +77,73 @@ internal static class LogsCommand
         }
     }
 
+    /// <summary>
+    /// How far back, before the latest end seen, a follow looks again: executions are listed by when they ended, as their
+    /// runner's clock says, and one that ended earlier may be recorded later (slots running side by side, a recording
+    /// retried, pods' clocks apart).
+    /// </summary>
+    private static readonly TimeSpan FollowMargin = TimeSpan.FromMinutes(2);
+
     private static async Task<int> TaskLogsAsync(KoaljaClient client, string pipeline, string task, int count, bool follow, TextWriter stdout, CancellationToken ct)
     {
         var path = $"api/pipelines/{Uri.EscapeDataString(pipeline)}/tasks/{Uri.EscapeDataString(task)}/executions";
-        var latest = (await client.GetJsonAsync($"{path}?limit={count}", ApiJsonContext.Default.ExecutionPageDto, ct)).Executions;
-        var seen = new HashSet<string>(latest.Select(e => e.Id), StringComparer.Ordinal);
+        // With --follow, what was there before counts as seen, printed or not (the latest count of it are).
+        var before = (await client.GetJsonAsync($"{path}?limit={(follow ? 1000 : count)}", ApiJsonContext.Default.ExecutionPageDto, ct)).Executions;
+        var latest = before.Take(count).ToList();
         if (latest.Count == 0 && !follow)
         {
             stdout.WriteLine($"{pipeline}/{task} has no executions yet");
         }
 
-        foreach (var execution in latest.Reverse())
+        foreach (var execution in Enumerable.Reverse(latest))
         {
             await PrintAsync(client, execution, stdout, ct);
         }
 
+        if (!follow)
+        {
+            return 0;
+        }
+
+        // Every execution ending within the margin of the latest seen is looked at again, and printed once.
+        var seen = before.ToDictionary(e => e.Id, e => e.Finished, StringComparer.Ordinal);
+
         try
         {
-            while (follow)
+            while (true)
             {
+                await Task.Delay(FollowEvery, ct);
                 await FollowOnceAsync(client, path, seen, stdout, ct);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            // interrupted: --follow ends here
+            return 0; // interrupted: --follow ends here
         }
-
-        return 0;
     }
 
-    private static async Task FollowOnceAsync(KoaljaClient client, string path, HashSet<string> seen, TextWriter stdout, CancellationToken ct)
+    private static async Task FollowOnceAsync(KoaljaClient client, string path, Dictionary<string, DateTimeOffset> seen, TextWriter stdout, CancellationToken ct)
     {
-        await Task.Delay(FollowEvery, ct);
-        // Newest first: everything up to the first one already printed is new (a page at a time under a burst).
+        DateTimeOffset? horizon = seen.Count == 0 ? null : seen.Values.Max() - FollowMargin; // none seen yet: the newest page is all there is
         var fresh = new List<ExecutionSummaryDto>();
         string? before = null;
         do
         {
             var page = await client.GetJsonAsync($"{path}?limit=100" + (before is null ? "" : $"&before={Uri.EscapeDataString(before)}"), ApiJsonContext.Default.ExecutionPageDto, ct);
-            var unseen = page.Executions.TakeWhile(e => !seen.Contains(e.Id)).ToList();
-            fresh.AddRange(unseen);
-            before = unseen.Count == page.Executions.Count ? page.Next : null;
+            fresh.AddRange(page.Executions.Where(e => !seen.ContainsKey(e.Id)));
+            before = horizon is { } h && page.Executions.Count > 0 && page.Executions[^1].Finished >= h ? page.Next : null;
         }
         while (before is not null);
 
-        foreach (var execution in Enumerable.Reverse(fresh))
+        foreach (var execution in fresh.OrderBy(e => e.Finished).ThenBy(e => e.Id, StringComparer.Ordinal))
         {
-            seen.Add(execution.Id);
+            seen[execution.Id] = execution.Finished;
             await PrintAsync(client, execution, stdout, ct);
+        }
+
+        foreach (var old in seen.Where(e => horizon is { } h && e.Value < h - FollowMargin).Select(e => e.Key).ToList())
+        {
+            seen.Remove(old); // long behind the horizon: no page reaches it again
         }
     }
 
@@ -150,7 +168,18 @@ internal static class LogsCommand
             return;
         }
 
-        using var response = await client.GetAsync($"api/executions/{Uri.EscapeDataString(execution.Id)}/log", ct);
+        HttpResponseMessage response;
+        try
+        {
+            response = await client.GetAsync($"api/executions/{Uri.EscapeDataString(execution.Id)}/log", ct);
+        }
+        catch (CliException e) when (e.Status is HttpStatusCode.NotFound or HttpStatusCode.Gone)
+        {
+            stdout.WriteLine($"(no log: {e.Message})");
+            return;
+        }
+
+        using var _ = response;
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
         var buffer = new char[16 * 1024];
         var last = '\n';

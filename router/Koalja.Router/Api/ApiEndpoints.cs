@@ -155,7 +155,7 @@ public static class ApiEndpoints
         return Results.Json(new ValuePageDto(page, values.Count > take ? page[^1].Seq : null), ApiJsonContext.Default.ValuePageDto);
     }
 
-    private const int MaxDerivedValues = 10_000;
+    private const int MaxDerivedValues = 100_000;
 
     /// <summary>Pauses (drops and events still taken, no new snapshot runs; running ones finish) or resumes a pipeline.</summary>
     private static async Task<IResult> PauseAsync(string p, bool pause, PipelineRouter router)
@@ -177,6 +177,11 @@ public static class ApiEndpoints
             return Problems.NoPipeline(p, router);
         }
 
+        if (!request.HasJsonContentType())
+        {
+            return Problems.Status(StatusCodes.Status415UnsupportedMediaType, "Send JSON", "The body is {\"values\": [\"ID\", ...]} with Content-Type: application/json.");
+        }
+
         DerivedRequestDto? body;
         try
         {
@@ -195,7 +200,7 @@ public static class ApiEndpoints
         using var connection = router.Registry.Open();
         var work = new RegistryReader(connection).Derived(p, values.Distinct(StringComparer.Ordinal).ToList());
         return Results.Json(new DerivedWorkDto(work.Pending, work.Succeeded, work.DeadLettered, work.Discarded, work.Values,
-            work.Waiting.Select(w => new WaitingValueDto(w.Task, w.Input, w.Value)).ToList()), ApiJsonContext.Default.DerivedWorkDto);
+            work.Waiting.Select(w => new WaitingValueDto(w.Task, w.Input, w.Value)).ToList(), router.Pipelines[p].PausedSince), ApiJsonContext.Default.DerivedWorkDto);
     }
 
     /// <summary>The one id (of a value, an execution, a snapshot or a code version) that starts with a prefix, as git takes a short commit id.</summary>

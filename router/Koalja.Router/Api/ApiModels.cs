@@ -55,7 +55,8 @@ public sealed record DerivedRequestDto(IReadOnlyList<string> Values);
 public sealed record WaitingValueDto(string Task, string Input, string Value);
 
 /// <summary>Where the work that follows from some values stands.</summary>
-public sealed record DerivedWorkDto(int Pending, int Succeeded, int DeadLettered, int Discarded, int Values, IReadOnlyList<WaitingValueDto> Waiting);
+public sealed record DerivedWorkDto(int Pending, int Succeeded, int DeadLettered, int Discarded, int Values, IReadOnlyList<WaitingValueDto> Waiting,
+    DateTimeOffset? PausedSince = null);
 
 /// <summary>What an id is: <c>value</c>, <c>execution</c>, <c>snapshot</c> or <c>code</c>.</summary>
 public sealed record IdDto(string Kind, string Id);

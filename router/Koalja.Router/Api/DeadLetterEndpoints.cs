@@ -71,11 +71,17 @@ internal static class DeadLetterEndpoints
         if (named is not null)
         {
             using var connection = router.Registry.Open();
-            var dead = new RegistryReader(connection).DeadLetters(p).Where(d => task is null || d.Task == task).Select(d => d.SnapshotId).ToHashSet(StringComparer.Ordinal);
-            if (named.Where(s => !dead.Contains(s)).ToList() is { Count: > 0 } unknown)
+            var dead = new RegistryReader(connection).DeadLetters(p).Where(d => task is null || d.Task == task).ToDictionary(d => d.SnapshotId, d => d.Task, StringComparer.Ordinal);
+            if (named.Where(s => !dead.ContainsKey(s)).ToList() is { Count: > 0 } unknown)
             {
                 return Problems.NotFound($"Not a dead letter of {(task is null ? $"pipeline '{p}'" : $"{p}/{task}")}: {string.Join(", ", unknown)}",
                     "GET the pipeline's dead-letters for the snapshots that are.");
+            }
+
+            if (retry && named.Where(s => !runtime.Dispatchers.ContainsKey(dead[s])).ToList() is { Count: > 0 } orphaned)
+            {
+                return Problems.Status(StatusCodes.Status409Conflict, $"Cannot retry {string.Join(", ", orphaned)}",
+                    "Their task is no longer in the pipeline, or runs no snapshots; they can be discarded, not retried.");
             }
         }
 

@@ -187,5 +187,9 @@ internal static class Migrations
         (7, "paused pipelines", """
             ALTER TABLE pipelines ADD COLUMN paused_at TEXT;
             """),
+        (8, "what follows from a value, a pipeline's latest executions", """
+            CREATE INDEX ix_link_entries_value ON link_entries (value_id);
+            CREATE INDEX ix_executions_finished ON executions (pipeline, finished_at);
+            """),
     ];
 }

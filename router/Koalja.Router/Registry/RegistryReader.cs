@@ -102,7 +102,7 @@ internal sealed class RegistryReader(DbConnection connection, DbTransaction? tra
     public List<ExecutionInfo> Executions(string pipeline, string task, string? before, int limit) =>
         Query($"""
             SELECT {ExecutionColumns}, s.pipeline, s.task, s.code_version FROM executions e JOIN snapshots s ON s.id = e.snapshot_id
-            WHERE e.pipeline = @p AND e.task = @t AND (CAST(@b AS TEXT) IS NULL OR EXISTS (
+            WHERE e.pipeline = @p AND e.task = @t AND s.replay_of IS NULL AND (CAST(@b AS TEXT) IS NULL OR EXISTS (
                 SELECT 1 FROM executions c WHERE c.id = @b AND (e.finished_at < c.finished_at OR (e.finished_at = c.finished_at AND e.id < c.id))))
             ORDER BY e.finished_at DESC, e.id DESC LIMIT @limit
             """, ReadExecutionInfo, ("@p", pipeline), ("@t", task), ("@b", before), ("@limit", limit));
@@ -155,7 +155,8 @@ internal sealed class RegistryReader(DbConnection connection, DbTransaction? tra
     {
         var byTask = new Dictionary<string, List<double>>(StringComparer.Ordinal);
         foreach (var (task, started, finished) in Query("""
-            SELECT task, started_at, finished_at FROM executions WHERE pipeline = @p AND task IS NOT NULL ORDER BY finished_at DESC LIMIT @limit
+            SELECT e.task, e.started_at, e.finished_at FROM executions e JOIN snapshots s ON s.id = e.snapshot_id
+            WHERE e.pipeline = @p AND e.task IS NOT NULL AND s.replay_of IS NULL ORDER BY e.finished_at DESC LIMIT @limit
             """, r => (r.GetString(0), Time(r, 1), Time(r, 2)), ("@p", pipeline), ("@limit", latest)))
         {
             (byTask.TryGetValue(task, out var list) ? list : byTask[task] = []).Add(Math.Max(0, (finished - started).TotalMilliseconds));
@@ -199,12 +200,13 @@ internal sealed class RegistryReader(DbConnection connection, DbTransaction? tra
                     }
                 }
 
-                // In a link or an input's buffer, in no unfinished snapshot: it waits for other values.
+                // In a link or an input's buffer and in no snapshot of that task yet: it waits for other values before it runs
+                // (one kept in a window's buffer after its snapshot ran is not waiting to run).
                 waiting.AddRange(Query($"""
                     SELECT le.task, le.input, le.value_id FROM link_entries le
                     WHERE le.pipeline = @p AND le.value_id IN ({list}) AND le.state IN ('queued', 'taken')
                       AND NOT EXISTS (SELECT 1 FROM snapshot_inputs si JOIN snapshots s ON s.id = si.snapshot_id
-                                      WHERE si.value_id = le.value_id AND s.task = le.task AND s.pipeline = le.pipeline AND s.status = 'ready' AND s.replay_of IS NULL)
+                                      WHERE si.value_id = le.value_id AND s.task = le.task AND s.pipeline = le.pipeline AND s.replay_of IS NULL)
                     """, r => (r.GetString(0), r.GetString(1), r.GetString(2)), parameters));
             }
 
@@ -215,6 +217,10 @@ internal sealed class RegistryReader(DbConnection connection, DbTransaction? tra
         return new DerivedWork(Count(SnapshotStatus.Ready), Count(SnapshotStatus.Succeeded), Count(SnapshotStatus.Dead), Count(SnapshotStatus.Discarded),
             seenValues.Count, waiting);
     }
+
+    /// <summary>Whether a dead letter of this snapshot was retried (its run now is the one more it was given).</summary>
+    public bool WasRetried(string snapshotId) =>
+        Scalar("SELECT COUNT(*) FROM dead_letter_actions WHERE snapshot_id = @s AND action = 'retried'", ("@s", snapshotId)) > 0;
 
     /// <summary>Since when a pipeline is paused, or null.</summary>
     public DateTimeOffset? PausedSince(string pipeline) =>

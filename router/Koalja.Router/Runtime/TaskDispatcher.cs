@@ -304,6 +304,7 @@ internal sealed partial class TaskDispatcher
             var delay = _options.RetryDelayFor(attempt);
             LogRetry(_runtime.Name, _task, current.SnapshotId, attempt, outcome.Error, delay);
             await Task.Delay(delay, _time, stopping);
+            await _runtime.WhileRunning.WaitAsync(stopping); // a pipeline paused meanwhile starts no new attempt
         }
     }
 

@@ -65,7 +65,7 @@ internal sealed class FinishHandler(RouterState state, ValueRouting routing)
             routing.Track(runtime, c.Task, assembler.Apply(new SnapshotSucceeded(c.SnapshotId)), after);
             decision = FinishDecision.Done;
         }
-        else if (c.Attempt >= state.Options.MaxAttempts || outcome.Permanent)
+        else if (c.Attempt >= state.Options.MaxAttempts || outcome.Permanent || writer.Reader().WasRetried(c.SnapshotId))
         {
             var reason = outcome.Error ?? "failed";
             writer.InsertDeadLetter(new DeadLetterRecord(c.SnapshotId, runtime.Name, c.Task, outcome.Permanent ? $"{reason} (not retried: running again cannot mend it)" : reason,
