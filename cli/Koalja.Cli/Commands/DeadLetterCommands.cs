@@ -32,7 +32,7 @@ internal static class DeadLetterCommands
             }
 
             stdout.WriteLine(answer.DeadLetters.Count == 0 ? $"no dead letters of {text} to {name}" : $"{answer.DeadLetters.Count} dead letter(s) {done}"
-                + (name == "retry" ? $"; follow them with: koalja logs {(task is null ? $"{pipeline}/TASK" : text)} --follow" : ""));
+                + (name == "retry" ? $"; follow them with: {CliApp.Self} logs {(task is null ? $"{pipeline}/TASK" : text)} --follow" : ""));
             return 0;
         }));
         return command;
