@@ -45,15 +45,16 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
             }
 
             var run = await ExecuteAsync(setup.Arguments, setup.Environment, work, cancellationToken);
+            var ranIn = ExecutionEnvironment.Of(setup.Arguments, invocation.TaskSpec.Executor?.Image);
             if (!run.Succeeded)
             {
-                return new TaskOutcome(false, [], started, time.GetUtcNow(), run.ExitCode, run.Error, run.StderrTail, run.LogSha256, Permanent: run.Permanent);
+                return new TaskOutcome(false, [], started, time.GetUtcNow(), run.ExitCode, run.Error, run.StderrTail, run.LogSha256, Permanent: run.Permanent, Environment: ranIn);
             }
 
             var (outputs, missing) = await CollectOutputsAsync(invocation, work, cancellationToken);
             return missing is null
-                ? new TaskOutcome(true, outputs, started, time.GetUtcNow(), run.ExitCode, LogSha256: run.LogSha256)
-                : new TaskOutcome(false, [], started, time.GetUtcNow(), run.ExitCode, missing, run.StderrTail, run.LogSha256);
+                ? new TaskOutcome(true, outputs, started, time.GetUtcNow(), run.ExitCode, LogSha256: run.LogSha256, Environment: ranIn)
+                : new TaskOutcome(false, [], started, time.GetUtcNow(), run.ExitCode, missing, run.StderrTail, run.LogSha256, Environment: ranIn);
         }
         finally
         {

@@ -71,6 +71,11 @@ public sealed class ExecutionApiTests
             execution.GetProperty("status").GetString(), execution.GetProperty("exitCode").GetInt32()));
         Assert.True(execution.GetProperty("durationMs").GetDouble() > 0);
         Assert.False(string.IsNullOrEmpty(execution.GetProperty("codeVersion").GetString()));
+        var ranIn = execution.GetProperty("environment");
+        Assert.Equal(Environment.MachineName, ranIn.GetProperty("host").GetString());
+        Assert.False(string.IsNullOrEmpty(ranIn.GetProperty("os").GetString()));
+        Assert.Equal("alpine", ranIn.GetProperty("image.named").GetString()); // named by the executor; the command ran on this host
+        Assert.True(File.Exists(ranIn.GetProperty("program").GetString()), ranIn.ToString()); // /bin/sh, resolved
         Assert.Equal(drops[0], Assert.Single(detail.GetProperty("inputs").GetProperty("in").EnumerateArray()).GetProperty("id").GetString());
         Assert.Equal(value.GetProperty("id").GetString(), Assert.Single(detail.GetProperty("outputs").EnumerateArray()).GetProperty("id").GetString());
 

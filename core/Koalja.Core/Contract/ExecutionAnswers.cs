@@ -46,7 +46,7 @@ public static class ExecutionAnswers
             Time = outcome.FinishedAt,
             DataContentType = "application/json",
             Data = JsonSerializer.SerializeToElement(new ExecutionData(outcome.StartedAt, outcome.FinishedAt, outcome.ExitCode,
-                outcome.LogSha256 is { } log ? ArtifactUri.For(log) : null, outcome.Outputs.Count, outcome.Worker), WireJsonContext.Default.ExecutionData),
+                outcome.LogSha256 is { } log ? ArtifactUri.For(log) : null, outcome.Outputs.Count, outcome.Worker, Wire(outcome.Environment)), WireJsonContext.Default.ExecutionData),
         };
         execution[ValueEvents.CausationId] = invocation.SnapshotId;
         execution[ValueEvents.Attempt] = invocation.Attempt;
@@ -67,7 +67,7 @@ public static class ExecutionAnswers
 
         var problem = new ExecutionProblem(FailedProblemType, $"Task '{invocation.Task}' failed", (int)HttpStatusCode.UnprocessableEntity, outcome.Error,
             outcome.ExitCode, outcome.StderrTail, outcome.LogSha256 is { } log ? ArtifactUri.For(log) : null, outcome.StartedAt, outcome.FinishedAt, outcome.Worker,
-            outcome.Permanent ? true : null);
+            outcome.Permanent ? true : null, Wire(outcome.Environment));
         return Problem(problem);
     }
 
@@ -98,7 +98,8 @@ public static class ExecutionAnswers
                 _ => problem.Detail ?? problem.Title,
             };
             return new TaskOutcome(false, [], problem.StartedAt, problem.FinishedAt, problem.ExitCode, error, problem.StderrTail,
-                problem.Log is { } log && ArtifactUri.TryParse(log, out var sha) ? sha : null, WorkerName(problem.Worker), problem.Permanent == true);
+                problem.Log is { } log && ArtifactUri.TryParse(log, out var sha) ? sha : null, WorkerName(problem.Worker), problem.Permanent == true,
+                ReportedEnvironment(problem.Environment));
         }
 
         if (contentType?.MediaType != A.BatchMediaType)
@@ -154,8 +155,17 @@ public static class ExecutionAnswers
         }
 
         return new TaskOutcome(true, values, data.StartedAt, data.FinishedAt, data.ExitCode,
-            LogSha256: data.Log is { } log && ArtifactUri.TryParse(log, out var sha) ? sha : null, Worker: WorkerName(data.Worker));
+            LogSha256: data.Log is { } log && ArtifactUri.TryParse(log, out var sha) ? sha : null, Worker: WorkerName(data.Worker), Environment: ReportedEnvironment(data.Environment));
     }
+
+    private static Dictionary<string, string>? Wire(IReadOnlyDictionary<string, string>? environment) =>
+        environment is null ? null : new Dictionary<string, string>(environment, StringComparer.Ordinal);
+
+    /// <summary>A reported environment kept as far as it is small and printable: at most 16 entries, names of 1 to 64 letters, digits and dots, values up to 256 characters without control characters.</summary>
+    private static Dictionary<string, string>? ReportedEnvironment(Dictionary<string, string>? reported) =>
+        reported?.Where(e => e.Key is { Length: > 0 and <= 64 } key && key.All(c => char.IsAsciiLetterOrDigit(c) || c == '.')
+                && e.Value is { Length: <= 256 } value && !value.Any(char.IsControl))
+            .Take(16).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal) is { Count: > 0 } kept ? kept : null;
 
     /// <summary>A reported worker name kept when it is a host name (a pod's: lower-case letters, digits, dots and dashes, at most 253); anything else is dropped and the router names the worker.</summary>
     private static string? WorkerName(string? name) =>

@@ -28,12 +28,13 @@ internal sealed record InputValueData(string Id, string Data, string Sha256, lon
 internal sealed record OutputData(string Name, string TypeRef);
 
 /// <summary>The data of the <c>io.koalja.execution</c> event that ends a successful answer.</summary>
-internal sealed record ExecutionData(DateTimeOffset StartedAt, DateTimeOffset FinishedAt, int? ExitCode, string? Log, int Values, string? Worker = null);
+internal sealed record ExecutionData(DateTimeOffset StartedAt, DateTimeOffset FinishedAt, int? ExitCode, string? Log, int Values, string? Worker = null,
+    Dictionary<string, string>? Environment = null);
 
 /// <summary>A failed execution's answer (<c>application/problem+json</c>, RFC 9457, with Koalja's members).</summary>
 internal sealed record ExecutionProblem(
     string Type, string Title, int Status, string? Detail, int? ExitCode, string? StderrTail, string? Log, DateTimeOffset StartedAt, DateTimeOffset FinishedAt,
-    string? Worker = null, bool? Permanent = null);
+    string? Worker = null, bool? Permanent = null, Dictionary<string, string>? Environment = null);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(SnapshotData))]

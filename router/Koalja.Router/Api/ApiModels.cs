@@ -34,13 +34,15 @@ public sealed record ExecutionDto(string Id, string SnapshotId, int Attempt, str
 
 /// <summary>An execution as a task's list shows it: where it ran, how long, how it ended, which code.</summary>
 public sealed record ExecutionSummaryDto(string Id, string Pipeline, string Task, string SnapshotId, int Attempt, string Worker, DateTimeOffset Started,
-    DateTimeOffset Finished, double DurationMs, string Status, int? ExitCode, string? Error, string CodeVersion, string? LogUri)
+    DateTimeOffset Finished, double DurationMs, string Status, int? ExitCode, string? Error, string CodeVersion, string? LogUri,
+    IReadOnlyDictionary<string, string>? Environment = null)
 {
     public static ExecutionSummaryDto From(ExecutionInfo i)
     {
         var e = i.Execution;
         return new(e.Id, i.Pipeline, i.Task, e.SnapshotId, e.Attempt, e.Worker, e.StartedAt, e.FinishedAt, Math.Round((e.FinishedAt - e.StartedAt).TotalMilliseconds, 1),
-            e.Status.Text(), e.ExitCode, e.Error, i.CodeVersion, e.LogSha256 is null ? null : Core.Contract.ArtifactUri.For(e.LogSha256));
+            e.Status.Text(), e.ExitCode, e.Error, i.CodeVersion, e.LogSha256 is null ? null : Core.Contract.ArtifactUri.For(e.LogSha256),
+            e.EnvironmentJson is { } json ? System.Text.Json.JsonSerializer.Deserialize(json, ApiJsonContext.Default.DictionaryStringString) : null);
     }
 }
 

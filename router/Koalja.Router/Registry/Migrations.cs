@@ -191,5 +191,8 @@ internal static class Migrations
             CREATE INDEX ix_link_entries_value ON link_entries (value_id);
             CREATE INDEX ix_executions_finished ON executions (pipeline, finished_at);
             """),
+        (9, "where an execution ran", """
+            ALTER TABLE executions ADD COLUMN environment TEXT;
+            """),
     ];
 }

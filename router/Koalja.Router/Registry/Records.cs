@@ -31,7 +31,8 @@ public sealed record ExecutionRecord(
     int? ExitCode,
     string? Error,
     string? StderrTail,
-    string? LogSha256);
+    string? LogSha256,
+    string? EnvironmentJson = null);
 
 /// <summary>A snapshot that was given up on, with why.</summary>
 public sealed record DeadLetterRecord(string SnapshotId, string Pipeline, string Task, string Reason, string? StderrTail, int Attempts, DateTimeOffset CreatedAt);

@@ -85,7 +85,7 @@ internal sealed class RegistryReader(DbConnection connection, DbTransaction? tra
             ORDER BY sequence DESC LIMIT @limit
             """, r => (r.GetString(0), Rows.Long(r, 1)), ("@p", pipeline), ("@t", task), ("@limit", limit));
 
-    private const string ExecutionColumns = "e.id, e.snapshot_id, e.attempt, e.worker, e.started_at, e.finished_at, e.status, e.exit_code, e.error, e.stderr_tail, e.log_sha256";
+    private const string ExecutionColumns = "e.id, e.snapshot_id, e.attempt, e.worker, e.started_at, e.finished_at, e.status, e.exit_code, e.error, e.stderr_tail, e.log_sha256, e.environment";
 
     public ExecutionRecord? Execution(string id) =>
         Query($"SELECT {ExecutionColumns} FROM executions e WHERE e.id = @id", ReadExecution, ("@id", id)).FirstOrDefault();
@@ -283,9 +283,9 @@ internal sealed class RegistryReader(DbConnection connection, DbTransaction? tra
     private static ValueRecord ReadValue(DbDataReader r) => Rows.Value(r);
 
     private static ExecutionRecord ReadExecution(DbDataReader r) => new(r.GetString(0), r.GetString(1), Rows.Int(r, 2), r.GetString(3), Time(r, 4), Time(r, 5),
-        RegistryStates.ParseExecutionStatus(r.GetString(6)), Rows.IntOrNull(r, 7), Str(r, 8), Str(r, 9), Str(r, 10));
+        RegistryStates.ParseExecutionStatus(r.GetString(6)), Rows.IntOrNull(r, 7), Str(r, 8), Str(r, 9), Str(r, 10), Str(r, 11));
 
-    private static ExecutionInfo ReadExecutionInfo(DbDataReader r) => new(ReadExecution(r), r.GetString(11), r.GetString(12), r.GetString(13));
+    private static ExecutionInfo ReadExecutionInfo(DbDataReader r) => new(ReadExecution(r), r.GetString(12), r.GetString(13), r.GetString(14));
 
     private static CodeVersionRecord ReadCode(DbDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Time(r, 4), Str(r, 5), Str(r, 6), r.IsDBNull(7) ? null : Rows.Long(r, 7), Str(r, 8), Str(r, 9));

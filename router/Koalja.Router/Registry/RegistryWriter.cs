@@ -186,10 +186,10 @@ internal sealed class RegistryWriter(Registry registry, DbConnection connection)
         Defer("UPDATE snapshots SET status = @s, finished_at = @n WHERE id = @id AND status = @from", ("@s", status.Text()), ("@n", now), ("@id", snapshotId), ("@from", from.Text()));
 
     public void InsertExecution(ExecutionRecord e, string pipeline, string task) => Defer("""
-        INSERT INTO executions (id, snapshot_id, attempt, worker, started_at, finished_at, status, exit_code, error, stderr_tail, log_sha256, pipeline, task)
-        VALUES (@id, @s, @a, @w, @st, @f, @status, @x, @e, @tail, @log, @p, @t) ON CONFLICT (id) DO NOTHING
+        INSERT INTO executions (id, snapshot_id, attempt, worker, started_at, finished_at, status, exit_code, error, stderr_tail, log_sha256, pipeline, task, environment)
+        VALUES (@id, @s, @a, @w, @st, @f, @status, @x, @e, @tail, @log, @p, @t, @env) ON CONFLICT (id) DO NOTHING
         """, ("@id", e.Id), ("@s", e.SnapshotId), ("@a", e.Attempt), ("@w", e.Worker), ("@st", e.StartedAt), ("@f", e.FinishedAt),
-        ("@status", e.Status.Text()), ("@x", e.ExitCode), ("@e", e.Error), ("@tail", e.StderrTail), ("@log", e.LogSha256), ("@p", pipeline), ("@t", task));
+        ("@status", e.Status.Text()), ("@x", e.ExitCode), ("@e", e.Error), ("@tail", e.StderrTail), ("@log", e.LogSha256), ("@p", pipeline), ("@t", task), ("@env", e.EnvironmentJson));
 
     /// <summary>Moves a dead letter to the record of what was done with it (<c>retried</c> or <c>discarded</c>).</summary>
     public void ResolveDeadLetter(string snapshotId, string action, string? codeVersion, DateTimeOffset now)

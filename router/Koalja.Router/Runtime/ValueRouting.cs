@@ -18,7 +18,9 @@ internal sealed class ValueRouting(RouterState state)
         var writer = state.Writer;
         var executionId = Ids.Execution(snapshotId, attempt);
         writer.InsertExecution(new ExecutionRecord(executionId, snapshotId, attempt, worker, outcome.StartedAt, outcome.FinishedAt,
-            outcome.Succeeded ? ExecutionStatus.Succeeded : ExecutionStatus.Failed, outcome.ExitCode, outcome.Error, outcome.StderrTail, outcome.LogSha256), runtime.Name, task);
+            outcome.Succeeded ? ExecutionStatus.Succeeded : ExecutionStatus.Failed, outcome.ExitCode, outcome.Error, outcome.StderrTail, outcome.LogSha256,
+            outcome.Environment is { Count: > 0 } ran ? System.Text.Json.JsonSerializer.Serialize(ran.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal), Api.ApiJsonContext.Default.DictionaryStringString) : null),
+            runtime.Name, task);
         writer.RecordAttempt(snapshotId, failed: !outcome.Succeeded);
         var values = new List<(ValueRecord, bool)>();
         foreach (var produced in outcome.Succeeded ? outcome.Outputs : [])

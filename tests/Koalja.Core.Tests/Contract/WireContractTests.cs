@@ -121,6 +121,29 @@ public sealed class WireContractTests
     }
 
     [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task WhereAnExecutionRanAndWhetherItsFailureIsPermanentReadBackKeepingOnlySmallPrintableEntries(bool succeeded)
+    {
+        var ranIn = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["host"] = "linecount-countlines-5d8f7c9b4-x2k7q",
+            ["program"] = "/usr/bin/dash",
+            ["bad key!"] = "dropped",
+            ["control"] = "line\nbreak",
+            ["long"] = new string('x', 300),
+        };
+        var outcome = new TaskOutcome(succeeded, [], Started, Started.AddSeconds(1), succeeded ? 0 : 127, succeeded ? null : "exit code 127", Permanent: !succeeded, Environment: ranIn);
+
+        using var response = new HttpResponseMessage(succeeded ? HttpStatusCode.OK : HttpStatusCode.UnprocessableEntity) { Content = ExecutionAnswers.ToHttpContent(Invocation(), outcome) };
+        var back = await ExecutionAnswers.ReadAsync(response);
+
+        Assert.Equal(!succeeded, back.Permanent);
+        Assert.Equal(["host", "program"], back.Environment!.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal("/usr/bin/dash", back.Environment["program"]);
+    }
+
+    [Theory]
     [InlineData("text/plain", "not json")]
     [InlineData("application/cloudevents-batch+json", "{}")]
     [InlineData("application/cloudevents-batch+json", "[]")]
