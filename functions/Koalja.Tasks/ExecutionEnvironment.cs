@@ -13,6 +13,7 @@ namespace Koalja.Tasks;
 internal static class ExecutionEnvironment
 {
     private static readonly ConcurrentDictionary<string, string?> Versions = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, string?> Programs = new(StringComparer.Ordinal);
     private static readonly string[] Versioned = ["python3", "python", "ruby", "perl", "node", "Rscript"];
 
     public static IReadOnlyDictionary<string, string> Of(IReadOnlyList<string> arguments, string? image)
@@ -27,7 +28,8 @@ internal static class ExecutionEnvironment
             environment["image.named"] = image;
         }
 
-        if (arguments.Count > 0 && Resolve(arguments[0]) is { } program)
+        // The program a name starts is looked up once per process (PATH and links do not change under it), not per execution.
+        if (arguments.Count > 0 && Programs.GetOrAdd(arguments[0], Resolve) is { } program)
         {
             environment["program"] = program;
             if (Versioned.Contains(Path.GetFileName(arguments[0])) && Versions.GetOrAdd(program, Ask) is { } version)

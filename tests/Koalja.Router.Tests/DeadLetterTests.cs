@@ -12,30 +12,15 @@ namespace Koalja.Router.Tests;
 /// </summary>
 public sealed class DeadLetterTests
 {
-    private static string Yaml(string script) => $$"""
-        apiVersion: koalja.aljabr.io/v1alpha1
-        kind: Pipeline
-        metadata: {name: dl}
-        spec:
-          tasks:
-          - {name: drop, type: FileDrop, outputs: [{name: file, typeRef: text}]}
-          - name: work
-            inputs: [{name: in, typeRef: text}]
-            outputs: [{name: out, typeRef: text}]
-            executor:
-              image: alpine
-              command: ["/bin/sh", "-c", {{JsonSerializer.Serialize(script)}}]
-          links: [{name: l, sourceRef: drop/file, destinationRef: work/in}]
-          types: [{name: text, protocol: File, format: Text}]
-        """;
+    private static Core.Spec.Pipeline Pipeline(string script) => KoaljaTestServer.OneCommand("dl", script);
 
     private static RuntimeOptions Options => new() { MaxAttempts = 3, RetryDelay = TimeSpan.FromMilliseconds(20), CommandTimeout = TimeSpan.FromSeconds(30) };
 
     [Fact]
     public async Task AProgramThatIsNotFoundIsDeadLetteredAtOnceAndAnExitCodeIsRetried()
     {
-        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Load(Yaml(
-            "if grep -q missing {{.inputs.in.path}}; then no-such-program-koalja; else exit 5; fi")), Options);
+        await using var server = await KoaljaTestServer.StartAsync(Pipeline(
+            "if grep -q missing {{.inputs.in.path}}; then no-such-program-koalja; else exit 5; fi"), Options);
         await server.DropAsync("dl", "drop", "missing");
         await server.DropAsync("dl", "drop", "other");
         await server.WaitIdleAsync("dl");
@@ -60,7 +45,7 @@ public sealed class DeadLetterTests
     [Fact]
     public async Task ADeadLetterRetriedAfterTheCodeIsFixedRunsTheNewCodeAndADiscardedOneGoes()
     {
-        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Load(Yaml("exit 4")), Options);
+        await using var server = await KoaljaTestServer.StartAsync(Pipeline("exit 4"), Options);
         var first = (await server.DropAsync("dl", "drop", "first")).GetProperty("id").GetString()!;
         await server.DropAsync("dl", "drop", "second");
         await server.WaitIdleAsync("dl");

@@ -7,27 +7,12 @@ namespace Koalja.Router.Tests;
 /// <summary>Executions as a resource: one with its inputs, outputs and log; a task's newest first, paged; values newest first.</summary>
 public sealed class ExecutionApiTests
 {
-    private const string Yaml = """
-        apiVersion: koalja.aljabr.io/v1alpha1
-        kind: Pipeline
-        metadata: {name: logged}
-        spec:
-          tasks:
-          - {name: drop, type: FileDrop, outputs: [{name: file, typeRef: text}]}
-          - name: work
-            inputs: [{name: in, typeRef: text}]
-            outputs: [{name: out, typeRef: text}]
-            executor:
-              image: alpine
-              command: ["/bin/sh", "-c", "echo \"working on $(cat {{.inputs.in.path}})\"; echo 'a warning' >&2; if grep -q bad {{.inputs.in.path}}; then exit 3; fi; cp {{.inputs.in.path}} {{.outputs.out.path}}"]
-          links: [{name: l, sourceRef: drop/file, destinationRef: work/in}]
-          types: [{name: text, protocol: File, format: Text}]
-        """;
+    private const string Script = "echo \"working on $(cat {{.inputs.in.path}})\"; echo 'a warning' >&2; if grep -q bad {{.inputs.in.path}}; then exit 3; fi; cp {{.inputs.in.path}} {{.outputs.out.path}}";
 
     [Fact]
     public async Task MetricsCountValuesExecutionsByOutcomeDurationsQueuesAndDeadLetters()
     {
-        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Load(Yaml.Replace("name: logged", "name: measured", StringComparison.Ordinal)),
+        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.OneCommand("measured", Script),
             new Router.Runtime.RuntimeOptions { MaxAttempts = 1 });
         await server.DropAsync("measured", "drop", "fine");
         await server.DropAsync("measured", "drop", "bad");
@@ -54,7 +39,7 @@ public sealed class ExecutionApiTests
     [Fact]
     public async Task AnExecutionShowsItsInputsOutputsAndLogAndATasksAreNewestFirstInPages()
     {
-        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Load(Yaml), new Router.Runtime.RuntimeOptions { MaxAttempts = 1, SlotsPerTask = 1 });
+        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.OneCommand("logged", Script), new Router.Runtime.RuntimeOptions { MaxAttempts = 1, SlotsPerTask = 1 });
         var drops = new List<string>();
         for (var i = 0; i < 3; i++)
         {

@@ -12,31 +12,14 @@ public sealed class FailureAndInputTests : IDisposable
 
     public void Dispose() => Directory.Delete(_scratch, recursive: true);
 
-    private static string Pipeline(string script) => $$"""
-        apiVersion: koalja.aljabr.io/v1alpha1
-        kind: Pipeline
-        metadata: {name: flaky}
-        spec:
-          tasks:
-          - name: drop
-            type: FileDrop
-            outputs: [{name: file, typeRef: text}]
-          - name: work
-            inputs: [{name: in, typeRef: text}]
-            outputs: [{name: out, typeRef: text}]
-            executor:
-              image: alpine
-              command: ["/bin/sh", "-c", {{JsonSerializer.Serialize(script)}}]
-          links: [{name: l, sourceRef: drop/file, destinationRef: work/in}]
-          types: [{name: text, protocol: File, format: Text}]
-        """;
+    private static Core.Spec.Pipeline Pipeline(string script) => KoaljaTestServer.OneCommand("flaky", script);
 
     [Fact]
     public async Task AFailingCommandIsRetriedAndSucceeds()
     {
         var counter = Path.Combine(_scratch, "count");
-        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Load(Pipeline(
-            $"n=$(cat {counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {counter}; if [ $n -lt 3 ]; then echo \"attempt $n failed\" >&2; exit 1; fi; cp {{{{.inputs.in.path}}}} {{{{.outputs.out.path}}}}")));
+        await using var server = await KoaljaTestServer.StartAsync(Pipeline(
+            $"n=$(cat {counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {counter}; if [ $n -lt 3 ]; then echo \"attempt $n failed\" >&2; exit 1; fi; cp {{{{.inputs.in.path}}}} {{{{.outputs.out.path}}}}"));
 
         await server.DropAsync("flaky", "drop", "payload");
         var status = await server.WaitIdleAsync("flaky");
@@ -51,8 +34,8 @@ public sealed class FailureAndInputTests : IDisposable
     [Fact]
     public async Task ACommandThatAlwaysFailsEndsInADeadLetterWithItsStderrAndOtherValuesKeepFlowing()
     {
-        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Load(Pipeline(
-            "if grep -q bad {{.inputs.in.path}}; then echo \"cannot handle: $(cat {{.inputs.in.path}})\" >&2; exit 7; fi; cp {{.inputs.in.path}} {{.outputs.out.path}}")));
+        await using var server = await KoaljaTestServer.StartAsync(Pipeline(
+            "if grep -q bad {{.inputs.in.path}}; then echo \"cannot handle: $(cat {{.inputs.in.path}})\" >&2; exit 7; fi; cp {{.inputs.in.path}} {{.outputs.out.path}}"));
 
         await server.DropAsync("flaky", "drop", "bad input");
         await server.DropAsync("flaky", "drop", "good input");
@@ -77,7 +60,7 @@ public sealed class FailureAndInputTests : IDisposable
         // shell would run `touch pwned`. The workspace is cleaned for the next execution, so the command itself lists
         // it, last, into a file outside.
         var listing = Path.Combine(_scratch, "workspace");
-        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Load(Pipeline($"cat {{{{.inputs.in.path}}}} > {{{{.outputs.out.path}}}}; ls -A > {listing}")));
+        await using var server = await KoaljaTestServer.StartAsync(Pipeline($"cat {{{{.inputs.in.path}}}} > {{{{.outputs.out.path}}}}; ls -A > {listing}"));
 
         var drop = await server.DropAsync("flaky", "drop", "safe", fileName: name);
         await server.WaitIdleAsync("flaky");
@@ -98,7 +81,7 @@ public sealed class FailureAndInputTests : IDisposable
     [Fact]
     public async Task MultipartFileNamesAreSanitisedToo()
     {
-        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Load(Pipeline("cat {{.inputs.in.path}} > {{.outputs.out.path}}")));
+        await using var server = await KoaljaTestServer.StartAsync(Pipeline("cat {{.inputs.in.path}} > {{.outputs.out.path}}"));
         using var form = new MultipartFormDataContent
         {
             { new StringContent("one"), "file", "../../../tmp/one.txt" },
@@ -121,7 +104,7 @@ public sealed class FailureAndInputTests : IDisposable
     [Fact]
     public async Task AMultipartRetryAnswers200AndItsPartsKeysCannotBeForged()
     {
-        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Load(Pipeline("cat {{.inputs.in.path}} > {{.outputs.out.path}}")));
+        await using var server = await KoaljaTestServer.StartAsync(Pipeline("cat {{.inputs.in.path}} > {{.outputs.out.path}}"));
         async Task<(HttpStatusCode Status, List<string> Ids)> Multipart()
         {
             using var form = new MultipartFormDataContent { { new StringContent("one"), "file", "one.txt" }, { new StringContent("two"), "file", "two.txt" } };
@@ -145,7 +128,7 @@ public sealed class FailureAndInputTests : IDisposable
     [Fact]
     public async Task AnUploadOverTheLimitIsStreamedThenRefusedWith413AndLeavesNothing()
     {
-        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Load(Pipeline("cat {{.inputs.in.path}} > {{.outputs.out.path}}")),
+        await using var server = await KoaljaTestServer.StartAsync(Pipeline("cat {{.inputs.in.path}} > {{.outputs.out.path}}"),
             new RuntimeOptions { MaxDropBytes = 64L << 20 });
         var temp = Path.Combine(server.Data, "blobs", "tmp");
         var upload = new ZeroStream(200L << 20, pauseAt: 32L << 20);
@@ -188,7 +171,7 @@ public sealed class FailureAndInputTests : IDisposable
     [Fact]
     public async Task ADeclaredLengthOverTheLimitIsRefusedAtOnce()
     {
-        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Load(Pipeline("true")), new RuntimeOptions { MaxDropBytes = 10 });
+        await using var server = await KoaljaTestServer.StartAsync(Pipeline("true"), new RuntimeOptions { MaxDropBytes = 10 });
 
         using var response = await server.Http.PostAsync("pipelines/flaky/drop", new ByteArrayContent(new byte[11]));
 
@@ -202,7 +185,7 @@ public sealed class FailureAndInputTests : IDisposable
     [InlineData("pipelines/flaky/work", HttpStatusCode.MethodNotAllowed)]
     public async Task DropsToWhatIsNotAFileDropAreRefusedWithAProblem(string path, HttpStatusCode expected)
     {
-        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Load(Pipeline("true")));
+        await using var server = await KoaljaTestServer.StartAsync(Pipeline("true"));
 
         using var response = await server.Http.PostAsync(path, new StringContent("x"));
 
@@ -213,7 +196,7 @@ public sealed class FailureAndInputTests : IDisposable
     [Fact]
     public async Task TheSameIdempotencyKeyRecordsOneValue()
     {
-        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Load(Pipeline("cat {{.inputs.in.path}} > {{.outputs.out.path}}")));
+        await using var server = await KoaljaTestServer.StartAsync(Pipeline("cat {{.inputs.in.path}} > {{.outputs.out.path}}"));
 
         var first = await server.DropAsync("flaky", "drop", "once", key: "k1");
         var second = await server.DropAsync("flaky", "drop", "once", key: "k1");

@@ -31,6 +31,24 @@ internal sealed class KoaljaTestServer : IAsyncDisposable
 
     public static Pipeline Example(string name) => Load(File.ReadAllText(Path.Combine(RepositoryRoot, "examples", name + ".yaml")));
 
+    /// <summary>A pipeline <paramref name="name"/>: FileDrop <c>drop</c> (output <c>file</c>) → task <c>work</c> (input <c>in</c>, output <c>out</c>) running <paramref name="script"/> with /bin/sh.</summary>
+    public static Pipeline OneCommand(string name, string script) => Load($$"""
+        apiVersion: koalja.aljabr.io/v1alpha1
+        kind: Pipeline
+        metadata: {name: {{name}}}
+        spec:
+          tasks:
+          - {name: drop, type: FileDrop, outputs: [{name: file, typeRef: text}]}
+          - name: work
+            inputs: [{name: in, typeRef: text}]
+            outputs: [{name: out, typeRef: text}]
+            executor:
+              image: alpine
+              command: ["/bin/sh", "-c", {{System.Text.Json.JsonSerializer.Serialize(script)}}]
+          links: [{name: l, sourceRef: drop/file, destinationRef: work/in}]
+          types: [{name: text, protocol: File, format: Text}]
+        """);
+
     public static Pipeline Load(string yaml)
     {
         var result = PipelineLoader.LoadText(yaml, "test.yaml");

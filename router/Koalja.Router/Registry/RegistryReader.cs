@@ -192,12 +192,11 @@ internal sealed class RegistryReader(DbConnection connection, DbTransaction? tra
                     SELECT DISTINCT s.id, s.status FROM snapshot_inputs si JOIN snapshots s ON s.id = si.snapshot_id
                     WHERE si.value_id IN ({list}) AND s.pipeline = @p AND s.replay_of IS NULL
                     """, r => (r.GetString(0), RegistryStates.ParseSnapshotStatus(r.GetString(1))), parameters);
-                foreach (var (id, status) in snapshots.Where(s => seenSnapshots.TryAdd(s.Item1, s.Item2)))
+                var succeeded = snapshots.Where(s => seenSnapshots.TryAdd(s.Item1, s.Item2) && s.Item2 == SnapshotStatus.Succeeded).Select(s => s.Item1).ToList();
+                foreach (var made in succeeded.Chunk(400)) // what they made, one query per batch (not one per snapshot: drop --wait polls this)
                 {
-                    if (status == SnapshotStatus.Succeeded)
-                    {
-                        next.AddRange(SnapshotOutputs(id).Select(v => v.Id).Where(seenValues.Add));
-                    }
+                    next.AddRange(Query($"SELECT id FROM annotated_values WHERE snapshot_id IN ({string.Join(", ", made.Select((_, i) => $"@s{i}"))})",
+                        r => r.GetString(0), [.. made.Select((s, i) => ($"@s{i}", (object?)s))]).Where(seenValues.Add));
                 }
 
                 // In a link or an input's buffer and in no snapshot of that task yet: it waits for other values before it runs
