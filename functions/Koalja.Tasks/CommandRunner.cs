@@ -76,6 +76,11 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
             ["KOALJA_SNAPSHOT_ID"] = invocation.SnapshotId,
             ["KOALJA_CODE_VERSION"] = invocation.CodeVersion,
         };
+        if (invocation.PipelineDirectory is { } folder)
+        {
+            environment["KOALJA_PIPELINE_DIR"] = folder;
+        }
+
         foreach (var input in invocation.Inputs)
         {
             var files = new List<TemplateFile>();
@@ -119,7 +124,7 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
             return new Setup(CodePackage.Command(entrypoint), environment, null);
         }
 
-        var data = TemplateData.Build(task, invocation.Spec, inputs, outputs, invocation.SnapshotId, name => "127.0.0.1");
+        var data = TemplateData.Build(task, invocation.Spec, inputs, outputs, invocation.SnapshotId, name => "127.0.0.1", invocation.PipelineDirectory);
         var command = Templates.For(invocation.CodeVersion, [.. executor!.Command, .. executor.Args]);
         var arguments = new List<string>(command.Templates.Count);
         var script = ShellScriptIndex(command.Texts);

@@ -385,6 +385,43 @@ public sealed class DayTwoCommandTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task ACommandFindsScriptsBesideThePipelineFileByItsFolder()
+    {
+        var folder = Path.Combine(_dir, "project with space");
+        Directory.CreateDirectory(folder);
+        await File.WriteAllTextAsync(Path.Combine(folder, "count.sh"), "wc -l < \"$1\" | tr -d ' ' > \"$2\"\n");
+        await File.WriteAllTextAsync(Path.Combine(folder, "label.txt"), "lines:");
+        var file = Path.Combine(folder, "scripts.yaml");
+        await File.WriteAllTextAsync(file, """
+            apiVersion: koalja.aljabr.io/v1alpha1
+            kind: Pipeline
+            metadata: {name: scripts}
+            spec:
+              tasks:
+              - {name: drop, type: FileDrop, outputs: [{name: file, typeRef: text}]}
+              - name: count
+                inputs: [{name: in, typeRef: text}]
+                outputs: [{name: n, typeRef: text}]
+                executor: {image: alpine, command: ["/bin/sh", "{{.pipeline.dir}}/count.sh", "{{.inputs.in.path}}", "{{.outputs.n.path}}"]}
+              - name: label
+                inputs: [{name: n, typeRef: text}]
+                outputs: [{name: out, typeRef: text}]
+                executor: {image: alpine, command: ["/bin/sh", "-c", "printf '%s %s\n' \"$(cat \"$KOALJA_PIPELINE_DIR/label.txt\")\" \"$(cat {{.inputs.n.path}})\" > {{.outputs.out.path}}"]}
+              links:
+              - {name: a, sourceRef: drop/file, destinationRef: count/in}
+              - {name: b, sourceRef: count/n, destinationRef: label/n}
+              types: [{name: text, protocol: File, format: Text}]
+            """);
+        var data = Path.Combine(_dir, "scripts-data");
+        await using var server = await LocalServer.StartAsync(new LocalServerOptions { DataDirectory = data }, [PipelineLoader.LoadFile(file).Pipelines[0].Pipeline]);
+
+        var (code, output, error) = await CliRunner.RunAsync("drop", "scripts/drop", Write("three.txt", "a\nb\nc\n"), "--wait", "--data", data);
+        Assert.True(code == 0, output + error);
+        var value = (await CliRunner.RunAsync("values", "scripts/label", "--data", data)).Output.Split('\n')[1].Split(' ')[0];
+        Assert.Equal("lines: 3\n", (await CliRunner.RunAsync("cat", value, "--data", data)).Output);
+    }
+
     private string Write(string name, string content)
     {
         var path = Path.Combine(_dir, name);

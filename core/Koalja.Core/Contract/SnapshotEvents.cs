@@ -113,7 +113,7 @@ public static class SnapshotEvents
         var data = new SnapshotData(invocation.Pipeline, invocation.Namespace, invocation.Revision, invocation.Task, invocation.SnapshotId, invocation.Attempt, code,
             invocation.Inputs.Select(i => new InputData(i.Name, i.Values.Select(v => new InputValueData(v.ValueId, ArtifactUri.For(v.Sha256), v.Sha256, v.Size, v.MediaType, v.Origin)).ToList())).ToList(),
             task.Outputs.Select(o => new OutputData(o.Name, o.TypeRef)).ToList(),
-            SpecElements.GetValue(invocation.Spec, spec => new StrongBox<JsonElement>(PipelineSpecJson.ToElement(spec))).Value);
+            SpecElements.GetValue(invocation.Spec, spec => new StrongBox<JsonElement>(PipelineSpecJson.ToElement(spec))).Value, invocation.PipelineDirectory);
         var evt = new CloudEvent(CloudEventsSpecVersion.V1_0, Extensions)
         {
             Id = invocation.SnapshotId,
@@ -172,6 +172,7 @@ public static class SnapshotEvents
         {
             Namespace = data.Namespace,
             Revision = data.Revision,
+            PipelineDirectory = data.PipelineDirectory,
         };
     }
 

@@ -23,6 +23,9 @@ public sealed record TaskInvocation(
     /// <summary>The pipeline's revision (a hash of its spec) the snapshot was made under.</summary>
     public string Revision { get; init; } = "";
 
+    /// <summary>The folder of the pipeline file under <c>koalja up</c> (<see cref="Spec.Pipeline.SourceDirectory"/>); null in a cluster.</summary>
+    public string? PipelineDirectory { get; init; }
+
     public TaskSpec TaskSpec => Spec.TaskByName(Task) ?? throw new InvalidOperationException($"Task '{Task}' is not in the pipeline.");
 }
 

@@ -14,7 +14,8 @@ internal sealed record SnapshotData(
     CodeData Code,
     IReadOnlyList<InputData> Inputs,
     IReadOnlyList<OutputData> Outputs,
-    JsonElement Spec);
+    JsonElement Spec,
+    string? PipelineDirectory = null);
 
 /// <summary>The code an execution runs: a version, and for dropped code where its bytes are (by content hash) and how to run them.</summary>
 internal sealed record CodeData(string Version, [property: JsonConverter(typeof(JsonStringEnumConverter<CodeKind>))] CodeKind? Kind = null,

@@ -13,7 +13,13 @@ public static class PipelineLoader
 {
     private static readonly string[] KoaljaKinds = [Pipeline.KindValue, "PipelineRevision"];
 
-    public static PipelineLoadResult LoadFile(string path) => Load(SourceFileReader.ReadFile(path), path);
+    /// <summary>Reads a pipeline file; each pipeline knows the file's folder (<see cref="Pipeline.SourceDirectory"/>).</summary>
+    public static PipelineLoadResult LoadFile(string path)
+    {
+        var result = Load(SourceFileReader.ReadFile(path), path);
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        return result with { Pipelines = result.Pipelines.Select(p => p with { Pipeline = p.Pipeline with { SourceDirectory = folder } }).ToList() };
+    }
 
     public static PipelineLoadResult LoadText(string text, string file) => Load(SourceFileReader.ReadText(text, file), file);
 

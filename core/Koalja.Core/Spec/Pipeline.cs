@@ -20,4 +20,11 @@ public sealed record Pipeline
 
     [JsonIgnore]
     public string Name => Metadata.Name;
+
+    /// <summary>
+    /// The folder of the file the pipeline was read from (absolute), when it was read from a file; commands see it as
+    /// <c>{{.pipeline.dir}}</c> and <c>KOALJA_PIPELINE_DIR</c>. Not part of the spec or its revision.
+    /// </summary>
+    [JsonIgnore]
+    public string? SourceDirectory { get; init; }
 }

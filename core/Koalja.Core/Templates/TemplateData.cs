@@ -5,7 +5,8 @@ namespace Koalja.Core.Templates;
 /// <summary>
 /// The data a task's command and args are rendered with, as in the original Koalja:
 /// <c>.inputs.X</c> (one file, or a list when the input's maximum is above 1), <c>.outputs.X</c>,
-/// <c>.task</c> (the task spec with Go-style field names), <c>.tasks.T.service.name</c> and <c>.snapshot.id</c>.
+/// <c>.task</c> (the task spec with Go-style field names), <c>.tasks.T.service.name</c> and <c>.snapshot.id</c>; and Koalja's
+/// own <c>.pipeline.dir</c>, the folder of the pipeline file, where it was run from one (<c>koalja up</c>).
 /// </summary>
 public static class TemplateData
 {
@@ -15,7 +16,8 @@ public static class TemplateData
         IReadOnlyDictionary<string, IReadOnlyList<TemplateFile>> inputs,
         IReadOnlyDictionary<string, TemplateFile> outputs,
         string snapshotId,
-        Func<string, string> serviceHost)
+        Func<string, string> serviceHost,
+        string? pipelineDirectory = null)
     {
         var inputData = new Dictionary<string, object?>(StringComparer.Ordinal);
         foreach (var input in task.SnapshotInputs)
@@ -38,6 +40,10 @@ public static class TemplateData
                 t => (object?)new Dictionary<string, object?> { ["service"] = new Dictionary<string, object?> { ["name"] = serviceHost(t.Name) } },
                 StringComparer.Ordinal),
             ["snapshot"] = new Dictionary<string, object?> { ["id"] = snapshotId },
+            // no dir where the pipeline came from no file (a cluster): a template naming it fails there, saying the field is missing
+            ["pipeline"] = pipelineDirectory is null
+                ? new Dictionary<string, object?>(StringComparer.Ordinal)
+                : new Dictionary<string, object?>(StringComparer.Ordinal) { ["dir"] = pipelineDirectory },
         };
     }
 
@@ -51,7 +57,8 @@ public static class TemplateData
             StringComparer.Ordinal),
         task.Outputs.DistinctBy(o => o.Name).ToDictionary(o => o.Name, o => new TemplateFile($"outputs/{o.Name}"), StringComparer.Ordinal),
         "sample",
-        name => name);
+        name => name,
+        "/sample");
 
     private static Dictionary<string, object?> TaskData(TaskSpec task) => new(StringComparer.Ordinal)
     {

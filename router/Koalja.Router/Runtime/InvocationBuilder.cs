@@ -43,7 +43,7 @@ internal static class InvocationBuilder
             inputs.Add(new InvocationInput(input.Name, values));
         }
 
-        return new TaskInvocation(runtime.Name, runtime.Spec, task, codeVersion, snapshot.Id, attempt, inputs, code) { Namespace = runtime.Namespace, Revision = runtime.Revision };
+        return new TaskInvocation(runtime.Name, runtime.Spec, task, codeVersion, snapshot.Id, attempt, inputs, code) { Namespace = runtime.Namespace, Revision = runtime.Revision, PipelineDirectory = runtime.Pipeline.SourceDirectory };
     }
 
     private static InvocationValue Read(RegistryReader reader, Snapshot snapshot, string valueId) =>

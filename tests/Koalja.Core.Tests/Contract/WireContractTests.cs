@@ -38,7 +38,7 @@ public sealed class WireContractTests
             new InvocationInput("left", [Value("v1", 'a'), Value("v2", 'b')]),
             new InvocationInput("right", [Value("v3", 'c')]),
         ], code)
-    { Namespace = "lab", Revision = "rev-9" };
+    { Namespace = "lab", Revision = "rev-9", PipelineDirectory = "/home/ana/pipelines" };
 
     private static InvocationValue Value(string id, char hex) =>
         new(id, new string(hex, 64), 10, "text/plain", new ValueOrigin("drop", "file", 0, Started, "rev-9", "drop-code", null));
@@ -62,6 +62,7 @@ public sealed class WireContractTests
         Assert.Equal((invocation.Pipeline, invocation.Namespace, invocation.Revision, invocation.Task, invocation.CodeVersion, invocation.SnapshotId, invocation.Attempt),
             (back.Pipeline, back.Namespace, back.Revision, back.Task, back.CodeVersion, back.SnapshotId, back.Attempt));
         Assert.Equal(invocation.Code, back.Code);
+        Assert.Equal("/home/ana/pipelines", back.PipelineDirectory);
         Assert.Equal(invocation.Inputs.Select(i => (i.Name, string.Join(",", i.Values))), back.Inputs.Select(i => (i.Name, string.Join(",", i.Values))));
         Assert.Equal(PipelineSpecJson.Serialize(invocation.Spec), PipelineSpecJson.Serialize(back.Spec));
         Assert.Equal("fast", back.TaskSpec.Executor!.Env[0].Value);
