@@ -16,6 +16,21 @@ internal static class ClientCommands
     internal static KoaljaClient Connect(ParseResult parse, bool admin = false) =>
         KoaljaClient.Connect(parse.GetValue(Url), parse.GetValue(Data)!, admin, parse.GetValue(Key));
 
+    /// <summary>
+    /// For reading commands: the server the options name, or a read-only view of the data directory when no server runs
+    /// on it (then <paramref name="stderr"/> is told so).
+    /// </summary>
+    internal static async Task<KoaljaClient> ConnectToReadAsync(ParseResult parse, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        var client = await KoaljaClient.ConnectToReadAsync(parse.GetValue(Url), parse.GetValue(Data)!, parse.GetValue(Key), cancellationToken);
+        if (client.Offline)
+        {
+            stderr.WriteLine($"koalja: no server runs on {parse.GetValue(Data)}: showing what it recorded");
+        }
+
+        return client;
+    }
+
     public static IEnumerable<Command> Create(TextWriter stdout, TextWriter stderr) =>
         [Drop(stdout, stderr), Values(stdout, stderr), Cat(stdout, stderr), Status(stdout, stderr)];
 
@@ -34,7 +49,7 @@ internal static class ClientCommands
                 throw new CliException(Directory.Exists(missing) ? $"'{missing}' is a directory; drop the files in it" : $"No such file: '{missing}'");
             }
 
-            using var client = ClientCommands.Connect(parse);
+            await using var client = ClientCommands.Connect(parse);
             var progress = new Progress(stderr);
             var run = Guid.NewGuid().ToString("N");
             var dropped = new List<string>();
@@ -107,7 +122,7 @@ internal static class ClientCommands
             }
 
             var (pipeline, task) = text.Contains('/', StringComparison.Ordinal) ? SplitTarget(text) : (text, null);
-            using var client = ClientCommands.Connect(parse);
+            await using var client = await ClientCommands.ConnectToReadAsync(parse, stderr, ct);
             var query = $"api/pipelines/{Uri.EscapeDataString(pipeline)}/values?order=newest&limit={parse.GetValue(limit)}"
                 + (task is null ? "" : $"&task={Uri.EscapeDataString(task)}")
                 + (parse.GetValue(output) is { } o ? $"&output={Uri.EscapeDataString(o)}" : "");
@@ -137,7 +152,7 @@ internal static class ClientCommands
         var command = new Command("cat", "Print the content of a value") { id, Url, Data, Key };
         command.SetAction((parse, ct) => Guard(stderr, async () =>
         {
-            using var client = ClientCommands.Connect(parse);
+            await using var client = await ClientCommands.ConnectToReadAsync(parse, stderr, ct);
             var full = await FullIdAsync(client, parse.GetValue(id)!, ct);
             using var response = await client.GetAsync($"api/values/{Uri.EscapeDataString(full)}/content", ct);
             if (ReferenceEquals(stdout, Console.Out))
@@ -167,13 +182,13 @@ internal static class ClientCommands
         var command = new Command("status", "Show tasks, links and dead letters with their counts") { pipeline, Url, Data, Key };
         command.SetAction((parse, ct) => Guard(stderr, async () =>
         {
-            using var client = ClientCommands.Connect(parse);
+            await using var client = await ClientCommands.ConnectToReadAsync(parse, stderr, ct);
             var names = parse.GetValue(pipeline) is { } one ? [one]
                 : (await client.GetJsonAsync("api/pipelines", ApiJsonContext.Default.ListPipelineSummaryDto, ct)).Select(p => p.Name).ToList();
             foreach (var name in names)
             {
                 var detail = await client.GetJsonAsync($"api/pipelines/{Uri.EscapeDataString(name)}", ApiJsonContext.Default.PipelineDto, ct);
-                stdout.WriteLine($"pipeline {name} (revision {detail.Revision}) at {client.BaseUri}"
+                stdout.WriteLine($"pipeline {name} (revision {detail.Revision}) " + (client.Offline ? $"in {parse.GetValue(Data)}, stopped" : $"at {client.BaseUri}")
                     + (detail.PausedSince is { } paused ? $" — paused since {paused.ToLocalTime():yyyy-MM-dd HH:mm:ss} ({CliApp.Self} resume {name})" : ""));
                 Table.Write(stdout, ["TASK", "KIND", "POLICY", "QUEUED", "PENDING", "RUNNING", "SLOTS", "DONE", "FAILED", "DEAD", "VALUES", "TIME p50/max"],
                     detail.Tasks.Select(t => new[]

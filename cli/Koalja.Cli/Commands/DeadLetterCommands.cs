@@ -23,7 +23,7 @@ internal static class DeadLetterCommands
             var (pipeline, task) = text.Contains('/', StringComparison.Ordinal) ? ClientCommands.SplitTarget(text) : (text, null);
             var query = string.Join('&', (task is null ? [] : new[] { $"task={Uri.EscapeDataString(task)}" })
                 .Concat((parse.GetValue(snapshots) ?? []).Select(s => $"snapshot={Uri.EscapeDataString(s)}")));
-            using var client = ClientCommands.Connect(parse, admin: true);
+            await using var client = ClientCommands.Connect(parse, admin: true);
             var answer = await client.SendJsonAsync(HttpMethod.Post, $"api/pipelines/{Uri.EscapeDataString(pipeline)}/dead-letters/{name}" + (query.Length > 0 ? "?" + query : ""),
                 null, ApiJsonContext.Default.DeadLetterResolutionDto, ct);
             foreach (var letter in answer.DeadLetters)

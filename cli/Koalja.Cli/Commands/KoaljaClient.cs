@@ -11,16 +11,20 @@ namespace Koalja.Cli.Commands;
 /// <summary>
 /// Talks to a running Koalja server: the one given by --url, KOALJA_URL, or the server.json of the data
 /// directory. It sends a key (x-functions-key): KOALJA_KEY if set, else the data directory's keys.json,
-/// but only to that directory's own server, so local keys never travel to a server named by --url.
+/// but only to that directory's own server, so local keys never travel to a server named by --url. Reading commands on a
+/// directory no server runs on read it through a view of their own (<see cref="ConnectToReadAsync"/>).
 /// </summary>
-internal sealed class KoaljaClient : IDisposable
+internal sealed class KoaljaClient : IAsyncDisposable
 {
     private readonly HttpClient _http;
 
     private readonly bool _sendsKey;
 
-    private KoaljaClient(Uri baseUri, string? key)
+    private readonly LocalServer? _view;
+
+    private KoaljaClient(Uri baseUri, string? key, LocalServer? view = null)
     {
+        _view = view;
         _http = new HttpClient { BaseAddress = baseUri, Timeout = Timeout.InfiniteTimeSpan };
         if (key is not null)
         {
@@ -31,6 +35,35 @@ internal sealed class KoaljaClient : IDisposable
 
     public Uri BaseUri => _http.BaseAddress!;
 
+    /// <summary>Whether no server runs on the data directory, so this reads what its registry and store hold (nothing changes while it reads).</summary>
+    public bool Offline => _view is not null;
+
+    /// <summary>
+    /// As <see cref="Connect"/>, but a data directory no server runs on (none started, or it stopped or was killed) is
+    /// read through a read-only view of it served in this process, so what a run left can be read after it ended.
+    /// </summary>
+    public static async Task<KoaljaClient> ConnectToReadAsync(string? url, string data, string? key, CancellationToken cancellationToken)
+    {
+        var root = Path.GetFullPath(data);
+        if (url is not null || Environment.GetEnvironmentVariable("KOALJA_URL") is not null || DataDirectory.IsServed(root)
+            || (!File.Exists(Path.Combine(root, "registry.db")) && Environment.GetEnvironmentVariable("KOALJA_REGISTRY") is null))
+        {
+            return Connect(url, data, key: key);
+        }
+
+        LocalServer view;
+        try
+        {
+            view = await LocalServer.StartAsync(new LocalServerOptions { DataDirectory = root, InspectOnly = true }, [], cancellationToken: cancellationToken);
+        }
+        catch (Exception e) when (e is BackendException or IOException or UnauthorizedAccessException or System.Text.Json.JsonException or InvalidOperationException)
+        {
+            throw new CliException($"No server runs on '{data}', and its data cannot be read: {e.Message}");
+        }
+
+        return new KoaljaClient(view.Url, view.Keys.Function, view);
+    }
+
     /// <param name="admin">Send the admin key (dropping or activating code) instead of the function key.</param>
     /// <param name="key">A key given on the command line (--key): sent to whichever server is named.</param>
     public static KoaljaClient Connect(string? url, string data, bool admin = false, string? key = null)
@@ -38,7 +71,7 @@ internal sealed class KoaljaClient : IDisposable
         var root = Path.GetFullPath(data);
         var own = DataDirectory.ReadServer(root)?.Url;
         url ??= Environment.GetEnvironmentVariable("KOALJA_URL");
-        url ??= own ?? throw new CliException($"No running Koalja server found for data directory '{data}'. Start one with {CliApp.Self} up FILE{(Path.GetFullPath(data) == Path.GetFullPath(".koalja") ? "" : $" --data {data}")}, or pass --url.");
+        url ??= own ?? throw new CliException($"No running Koalja server found for data directory '{data}'{(File.Exists(Path.Combine(root, "registry.db")) ? "" : ", and it holds no data")}. Start one with {CliApp.Self} up FILE{(Path.GetFullPath(data) == Path.GetFullPath(".koalja") ? "" : $" --data {data}")}, or pass --url.");
         if (!Uri.TryCreate(url.TrimEnd('/') + "/", UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
         {
             throw new CliException($"'{url}' is not an http(s) URL.");
@@ -134,7 +167,14 @@ internal sealed class KoaljaClient : IDisposable
         return response;
     }
 
-    public void Dispose() => _http.Dispose();
+    public async ValueTask DisposeAsync()
+    {
+        _http.Dispose();
+        if (_view is not null)
+        {
+            await _view.DisposeAsync();
+        }
+    }
 
     private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken, HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
     {

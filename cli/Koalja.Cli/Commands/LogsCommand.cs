@@ -29,7 +29,12 @@ internal static class LogsCommand
                 throw new CliException($"--limit {count} is not 1 to 1000");
             }
 
-            using var client = ClientCommands.Connect(parse);
+            await using var client = await ClientCommands.ConnectToReadAsync(parse, stderr, ct);
+            if (parse.GetValue(follow) && client.Offline)
+            {
+                throw new CliException($"--follow needs a running server: none runs on {parse.GetValue(ClientCommands.Data)}, so nothing more will finish");
+            }
+
             if (text.Contains('/', StringComparison.Ordinal))
             {
                 var (pipeline, task) = ClientCommands.SplitTarget(text);

@@ -13,17 +13,17 @@ internal static class PipelineCommands
 
     private static Command List(TextWriter stdout, TextWriter stderr)
     {
-        var command = new Command("pipelines", "List the pipelines the server runs, with their counts") { ClientCommands.Url, ClientCommands.Data, ClientCommands.Key };
+        var command = new Command("pipelines", "List the pipelines the server runs (with no server: those its data directory holds), with their counts") { ClientCommands.Url, ClientCommands.Data, ClientCommands.Key };
         command.SetAction((parse, ct) => ClientCommands.Guard(stderr, async () =>
         {
-            using var client = ClientCommands.Connect(parse);
+            await using var client = await ClientCommands.ConnectToReadAsync(parse, stderr, ct);
             var list = await client.GetJsonAsync("api/pipelines", ApiJsonContext.Default.ListPipelineSummaryDto, ct);
             static string N(long n) => n.ToString(CultureInfo.InvariantCulture);
             Table.Write(stdout, ["PIPELINE", "REVISION", "TASKS", "LINKS", "VALUES", "PENDING", "RUNNING", "DEAD", "STATE"],
                 list.Select(p => new[]
                 {
                     p.Name, p.Revision[..Math.Min(12, p.Revision.Length)], N(p.Tasks), N(p.Links), N(p.Values), N(p.Pending), N(p.Running), N(p.DeadLettered),
-                    p.PausedSince is { } since ? $"paused since {since.ToLocalTime():yyyy-MM-dd HH:mm:ss}" : "running",
+                    p.PausedSince is { } since ? $"paused since {since.ToLocalTime():yyyy-MM-dd HH:mm:ss}" : client.Offline ? "stopped" : "running",
                 }).ToList());
             return 0;
         }));
@@ -36,7 +36,7 @@ internal static class PipelineCommands
         var command = new Command(name, description) { pipeline, ClientCommands.Url, ClientCommands.Data, ClientCommands.Key };
         command.SetAction((parse, ct) => ClientCommands.Guard(stderr, async () =>
         {
-            using var client = ClientCommands.Connect(parse, admin: true);
+            await using var client = ClientCommands.Connect(parse, admin: true);
             var answer = await client.SendJsonAsync(HttpMethod.Post, $"api/pipelines/{Uri.EscapeDataString(parse.GetValue(pipeline)!)}/{name}", null, ApiJsonContext.Default.PauseDto, ct);
             stdout.WriteLine(answer.PausedSince is { } since
                 ? $"{answer.Pipeline} is paused (since {since.ToLocalTime():yyyy-MM-dd HH:mm:ss}): drops are taken, nothing new runs until {CliApp.Self} resume {answer.Pipeline}"

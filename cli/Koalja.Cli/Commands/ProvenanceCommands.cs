@@ -37,7 +37,7 @@ internal static class ProvenanceCommands
                 throw new CliException("Give exactly one of: a FILE to drop, --list, or --activate VERSION.");
             }
 
-            using var client = ClientCommands.Connect(parse, admin: true);
+            await using var client = ClientCommands.Connect(parse, admin: true);
             if (parse.GetValue(list))
             {
                 WriteVersions(stdout, await client.GetJsonAsync(path, ApiJsonContext.Default.CodeListDto, ct));
@@ -139,7 +139,7 @@ internal static class ProvenanceCommands
         var command = new Command("lineage", "Show where a value came from (inputs, tasks, code versions, times), or export it") { id, down, depth, asOf, format, ClientCommands.Url, ClientCommands.Data, ClientCommands.Key };
         command.SetAction((parse, ct) => ClientCommands.Guard(stderr, async () =>
         {
-            using var client = ClientCommands.Connect(parse);
+            await using var client = await ClientCommands.ConnectToReadAsync(parse, stderr, ct);
             var query = $"direction={(parse.GetValue(down) ? "down" : "up")}"
                 + (parse.GetValue(depth) is { } d ? $"&depth={d}" : "")
                 + (parse.GetValue(asOf) is { } t ? $"&asOf={Uri.EscapeDataString(t)}" : "");

@@ -111,6 +111,30 @@ public sealed class DataDirectory : IDisposable
         }
     }
 
+    /// <summary>Whether a server holds <paramref name="root"/> now (its lock is taken); false also for a directory that does not exist.</summary>
+    public static bool IsServed(string root)
+    {
+        var path = Path.Combine(root, "server.lock");
+        if (!File.Exists(path))
+        {
+            return false;
+        }
+
+        try
+        {
+            using var probe = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+            return false;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return true; // not ours to probe: someone's server
+        }
+    }
+
     public void WriteServer(Uri url)
     {
         var temp = ServerFile + ".tmp";

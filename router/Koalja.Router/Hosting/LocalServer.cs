@@ -77,6 +77,11 @@ public sealed class LocalServer : IAsyncDisposable
         ILoggerFactory? workerLogs = null;
         try
         {
+            if (options.InspectOnly)
+            {
+                options = options with { TaskHost = LocalTaskHost.InProcess, ScalerPort = null };
+            }
+
             var functionsApp = options.TaskHost == LocalTaskHost.Functions ? LocalFunctionWorkers.FindApp(options.FunctionsApp) : null;
             if (functionsApp is not null && options.Port == 0)
             {
@@ -84,8 +89,12 @@ public sealed class LocalServer : IAsyncDisposable
             }
 
             var scalerPort = options.ScalerPort is { } askedPort ? askedPort == 0 ? FreePort(options.ListenAddress) : askedPort : (int?)null;
-            data.Lock();
-            if (Directory.Exists(data.WorkPath))
+            if (!options.InspectOnly)
+            {
+                data.Lock();
+            }
+
+            if (!options.InspectOnly && Directory.Exists(data.WorkPath))
             {
                 Directory.Delete(data.WorkPath, recursive: true); // left by a crash; executions start again in fresh directories
             }
@@ -114,7 +123,7 @@ public sealed class LocalServer : IAsyncDisposable
                     CommandTimeout = options.Runtime.CommandTimeout,
                     ContentUrl = id => publicUrl is null ? null : ValueRecordEvents.ContentUrl(publicUrl, id),
                 })
-                .AddKoaljaRouter(options.Runtime, pipelines);
+                .AddKoaljaRouter(options.Runtime, pipelines, options.InspectOnly);
             if (scalerPort is not null)
             {
                 builder.Services.AddKoaljaScaler();
@@ -140,13 +149,28 @@ public sealed class LocalServer : IAsyncDisposable
             app = builder.Build();
             store = null; // the host owns it now
 
-            var keys = data.LoadOrCreateKeys();
+            var keys = options.InspectOnly ? ApiKeys.Create() : data.LoadOrCreateKeys();
             if (scalerPort is { } servedPort)
             {
                 app.MapKoaljaScaler(servedPort);
             }
 
             app.UseKoaljaSecurity(new ApiSecurityOptions(keys, System.Net.IPAddress.IsLoopback(options.ListenAddress), AllowedHosts(options)));
+            if (options.InspectOnly)
+            {
+                app.Use(async (http, next) =>
+                {
+                    if (!HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method))
+                    {
+                        await Problems.Status(StatusCodes.Status503ServiceUnavailable, "No server runs on this data directory",
+                            $"This is a read-only view of {data.Root}; start a server on it (koalja up) to change anything.").ExecuteAsync(http);
+                        return;
+                    }
+
+                    await next(http);
+                });
+            }
+
             app.Use(async (http, next) =>
             {
                 try
@@ -166,7 +190,11 @@ public sealed class LocalServer : IAsyncDisposable
             var url = addresses.First(a => a.Port != scalerPort);
             var scalerUrl = scalerPort is { } p ? addresses.First(a => a.Port == p) : null;
             publicUrl = url;
-            data.WriteServer(url);
+            if (!options.InspectOnly)
+            {
+                data.WriteServer(url);
+            }
+
             return new LocalServer(app, data, url, scalerUrl, keys, workers, workerLogs);
         }
         catch

@@ -8,6 +8,14 @@ public sealed record LocalServerOptions
     /// <summary>Holds the registry, the stored content and working directories; a restart with the same directory resumes.</summary>
     public string DataDirectory { get; init; } = ".koalja";
 
+    /// <summary>
+    /// Serve a read-only view of a data directory no server runs on (for <c>koalja values</c>, <c>status</c>, … after it
+    /// stopped): the pipelines its registry knows, as they were left. The directory is not locked and nothing is written,
+    /// run or dispatched; any request but GET and HEAD is refused. The pipelines passed to
+    /// <see cref="LocalServer.StartAsync"/> are ignored, and the keys are the view's own.
+    /// </summary>
+    public bool InspectOnly { get; init; }
+
     /// <summary>0 picks a free port.</summary>
     public int Port { get; init; }
 

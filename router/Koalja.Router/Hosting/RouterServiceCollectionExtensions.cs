@@ -31,8 +31,12 @@ public static class RouterServiceCollectionExtensions
     /// unfinished snapshots dispatched; stopped with it), with its event ingress. Needs a registry, a store and a task runner
     /// (<see cref="AddKoaljaRegistry"/>, <c>AddKoaljaStorage</c>, <c>AddKoaljaTaskRuntime</c>); uses the registered <see cref="TimeProvider"/>.
     /// </summary>
+    /// <param name="inspectOnly">
+    /// Route nothing: show the registry's pipelines as they were left (<see cref="PipelineRouter.Inspect"/>) for reading
+    /// while no server runs them; <paramref name="pipelines"/> is then ignored.
+    /// </param>
     /// <exception cref="OptionsValidationException">A setting is out of bounds; the message names each.</exception>
-    public static IServiceCollection AddKoaljaRouter(this IServiceCollection services, RuntimeOptions options, IReadOnlyList<Pipeline> pipelines)
+    public static IServiceCollection AddKoaljaRouter(this IServiceCollection services, RuntimeOptions options, IReadOnlyList<Pipeline> pipelines, bool inspectOnly = false)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(pipelines);
@@ -46,18 +50,26 @@ public static class RouterServiceCollectionExtensions
         services.AddHostedService(sp =>
         {
             _ = sp.GetRequiredService<Api.RouterMetrics>(); // counting from the start, not from the first scrape
-            return new RouterService(sp.GetRequiredService<PipelineRouter>(), pipelines);
+            return new RouterService(sp.GetRequiredService<PipelineRouter>(), inspectOnly ? null : pipelines);
         });
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
         return services;
     }
 
     /// <summary>Starts the router with the host and stops it (dispatchers drained, leases given back) when the host stops.</summary>
-    private sealed class RouterService(PipelineRouter router, IReadOnlyList<Pipeline> pipelines) : IHostedService
+    private sealed class RouterService(PipelineRouter router, IReadOnlyList<Pipeline>? pipelines) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
-            router.Start(pipelines);
+            if (pipelines is null)
+            {
+                router.Inspect();
+            }
+            else
+            {
+                router.Start(pipelines);
+            }
+
             return Task.CompletedTask;
         }
 

@@ -221,6 +221,10 @@ internal sealed class RegistryReader(DbConnection connection, DbTransaction? tra
     public bool WasRetried(string snapshotId) =>
         Scalar("SELECT COUNT(*) FROM dead_letter_actions WHERE snapshot_id = @s AND action = 'retried'", ("@s", snapshotId)) > 0;
 
+    /// <summary>Every pipeline the registry knows, with the spec it was last run with (as JSON), by name.</summary>
+    public List<(string Name, string SpecJson)> Pipelines() =>
+        Query("SELECT name, spec_json FROM pipelines ORDER BY name", r => (r.GetString(0), r.GetString(1)));
+
     /// <summary>Since when a pipeline is paused, or null.</summary>
     public DateTimeOffset? PausedSince(string pipeline) =>
         Query("SELECT paused_at FROM pipelines WHERE name = @p", r => r.IsDBNull(0) ? (DateTimeOffset?)null : Time(r, 0), ("@p", pipeline)).FirstOrDefault();

@@ -31,6 +31,7 @@ public sealed class PipelineRouter : IAsyncDisposable
     private readonly ReplayHandler _replay;
     private readonly DeadLetterHandler _deadLetters;
     private int _disposed;
+    private bool _inspecting;
 
     public PipelineRouter(Registry.Registry registry, ITaskRunner runner, RuntimeOptions options, TimeProvider time, ILogger<PipelineRouter> log)
     {
@@ -93,6 +94,31 @@ public sealed class PipelineRouter : IAsyncDisposable
 
         _loop.Start();
         _leases.StartRenewing(_loop.Post);
+    }
+
+    /// <summary>
+    /// Builds the state of every pipeline the registry knows, to be read (the API's GETs) while no server runs them: no
+    /// lease is taken, nothing is dispatched and nothing is written (what loading records is rolled back). Commands are refused.
+    /// </summary>
+    /// <exception cref="System.Text.Json.JsonException">A stored spec cannot be read.</exception>
+    public void Inspect()
+    {
+        _inspecting = true;
+        var writer = _state.Open();
+        writer.Begin();
+        try
+        {
+            var pipelines = writer.Reader().Pipelines().Select(p => new Pipeline
+            {
+                Metadata = new ObjectMetadata { Name = p.Name },
+                Spec = PipelineSpecJson.Deserialize(System.Text.Json.JsonDocument.Parse(p.SpecJson).RootElement),
+            }).ToList();
+            _recovery.Load(pipelines, _state.Time.GetUtcNow(), NewDispatcher);
+        }
+        finally
+        {
+            writer.Rollback();
+        }
     }
 
     private TaskDispatcher NewDispatcher(PipelineRuntime runtime, TaskSpec task) =>
@@ -190,7 +216,7 @@ public sealed class PipelineRouter : IAsyncDisposable
         }
 
         await stopped;
-        if (_state.Started)
+        if (_state.Started && !_inspecting)
         {
             _leases.Release();
         }
@@ -207,6 +233,12 @@ public sealed class PipelineRouter : IAsyncDisposable
 
     private T Send<T>(T command) where T : RouterCommand
     {
+        if (_inspecting)
+        {
+            command.Fail(new InvalidOperationException("No Koalja server runs these pipelines: this is a read-only view of their registry."));
+            return command;
+        }
+
         _loop.Post(command);
         return command;
     }
