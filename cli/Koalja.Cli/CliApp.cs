@@ -23,7 +23,7 @@ public static class CliApp
             LogsCommand.Create(stdout, stderr),
             CompletionCommand.Create(stdout),
         };
-        foreach (var command in ClientCommands.Create(stdout, stderr).Concat(ProvenanceCommands.Create(stdout, stderr)).Concat(DeadLetterCommands.Create(stdout, stderr)).Concat(PipelineCommands.Create(stdout, stderr)))
+        foreach (var command in ClientCommands.Create(stdout, stderr).Concat(ProvenanceCommands.Create(stdout, stderr)).Concat(DeadLetterCommands.Create(stdout, stderr)).Concat(PipelineCommands.Create(stdout, stderr)).Concat(MaintenanceCommands.Create(stdout, stderr)))
         {
             root.Subcommands.Add(command);
         }

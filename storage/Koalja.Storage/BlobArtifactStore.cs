@@ -121,6 +121,9 @@ public sealed class BlobArtifactStore(BlobContainerClient container, string? pre
 
     public async Task<bool> ExistsAsync(string sha256, CancellationToken cancellationToken = default) => await Blob(sha256).ExistsAsync(cancellationToken);
 
+    public async Task<bool> DeleteAsync(string sha256, CancellationToken cancellationToken = default) =>
+        await Blob(sha256).DeleteIfExistsAsync(cancellationToken: cancellationToken);
+
     public Task MaterializeAsync(string sha256, string destination, CancellationToken cancellationToken = default) =>
         StoreFiles.MaterializeAsync(this, sha256, destination, cancellationToken);
 

@@ -19,6 +19,9 @@ public interface IArtifactStore
 
     Task<bool> ExistsAsync(string sha256, CancellationToken cancellationToken = default);
 
+    /// <summary>Removes the content (for pruning, once nothing refers to it); false when nothing was stored under that address.</summary>
+    Task<bool> DeleteAsync(string sha256, CancellationToken cancellationToken = default);
+
     /// <summary>Makes the content available as a file of its own at <paramref name="destination"/>.</summary>
     Task MaterializeAsync(string sha256, string destination, CancellationToken cancellationToken = default);
 }

@@ -99,6 +99,18 @@ public sealed partial class LocalArtifactStore : IArtifactStore
 
     public Task<bool> ExistsAsync(string sha256, CancellationToken cancellationToken = default) => Task.FromResult(File.Exists(PathOf(sha256)));
 
+    public Task<bool> DeleteAsync(string sha256, CancellationToken cancellationToken = default)
+    {
+        var path = PathOf(sha256);
+        if (!File.Exists(path))
+        {
+            return Task.FromResult(false);
+        }
+
+        File.Delete(path);
+        return Task.FromResult(true);
+    }
+
     public async Task MaterializeAsync(string sha256, string destination, CancellationToken cancellationToken = default)
     {
         // A copy, not a hard link: a command that appends to its input in place would otherwise change

@@ -176,6 +176,17 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
         }
     }
 
+    public async Task<bool> DeleteAsync(string sha256, CancellationToken cancellationToken = default)
+    {
+        if (!await ExistsAsync(sha256, cancellationToken))
+        {
+            return false; // S3 answers a delete of nothing with success too
+        }
+
+        await _s3.DeleteObjectAsync(_options.Bucket, ContentAddress.Key(_prefix, sha256), cancellationToken);
+        return true;
+    }
+
     public Task MaterializeAsync(string sha256, string destination, CancellationToken cancellationToken = default) =>
         StoreFiles.MaterializeAsync(this, sha256, destination, cancellationToken);
 

@@ -74,6 +74,21 @@ public abstract class ArtifactStoreContractTests
     }
 
     [Fact]
+    public async Task DeletedContentIsGoneAndOtherContentStays()
+    {
+        var gone = await Store.PutAsync(new MemoryStream(Bytes(PartSize + 7)));
+        var kept = await Store.PutAsync(new MemoryStream(Bytes(10)));
+
+        Assert.True(await Store.DeleteAsync(gone.Sha256));
+        Assert.False(await Store.ExistsAsync(gone.Sha256));
+        await Assert.ThrowsAsync<ArtifactNotFoundException>(() => Store.OpenReadAsync(gone.Sha256));
+        Assert.False(await Store.DeleteAsync(gone.Sha256));
+        Assert.Equal(Bytes(10), await ReadAllAsync(kept.Sha256));
+        Assert.Equal(gone.Sha256, (await Store.PutAsync(new MemoryStream(Bytes(PartSize + 7)))).Sha256); // stored again afresh
+        Assert.True(await Store.ExistsAsync(gone.Sha256));
+    }
+
+    [Fact]
     public async Task MissingContentIsNotFound()
     {
         var missing = new string('0', 64);
