@@ -69,5 +69,35 @@ public sealed class RetentionTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task KeepLastCountsPublishedValuesNotAReplaysShadows()
+    {
+        string newest;
+        await using (var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Example("linecount"), data: _data))
+        {
+            await server.DropAsync("linecount", "fileDropInput", "a\n");
+            await server.DropAsync("linecount", "fileDropInput", "b\nc\n");
+            await server.WaitIdleAsync("linecount");
+            newest = (await server.ValuesAsync("linecount", "countLines"))[^1].GetProperty("id").GetString()!;
+            var replay = "#!/bin/sh\necho replayed > \"$KOALJA_OUTPUT_OUTPUTFILE\"\n"u8.ToArray();
+            var (status, _) = await server.PutCodeAsync("linecount", "countLines", replay, "?replay=true&activate=false");
+            Assert.Equal(System.Net.HttpStatusCode.Created, status);
+            await server.WaitIdleAsync("linecount");
+        }
+
+        var registry = RegistrySettings.Open(null, _ => null, Path.Combine(_data, "registry.db"));
+        try
+        {
+            await new Retention(registry, new LocalArtifactStore(Path.Combine(_data, "blobs"))).PruneAsync(new RetentionRule(null, 1), dryRun: false);
+            using var connection = registry.Open();
+            var kept = new RegistryReader(connection).Values("linecount", "countLines", null, 0, 10);
+            Assert.Equal(newest, Assert.Single(kept).Id);
+        }
+        finally
+        {
+            (registry as IDisposable)?.Dispose();
+        }
+    }
+
     private static string Sha(string text) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
 }

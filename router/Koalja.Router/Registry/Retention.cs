@@ -62,7 +62,8 @@ public sealed class Retention(Registry registry, IArtifactStore store, bool resp
 
         if (rule.KeepLast is not null)
         {
-            roots.Add("SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY pipeline, task, output ORDER BY seq DESC) AS n FROM annotated_values) r WHERE n <= @last");
+            // the newest published values: a replay's shadow outputs do not count
+            roots.Add("SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY pipeline, task, output ORDER BY seq DESC) AS n FROM annotated_values WHERE shadow = 0) r WHERE n <= @last");
         }
 
         var snapshots = $"""
