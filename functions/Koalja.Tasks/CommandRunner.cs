@@ -48,7 +48,9 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
             var ranIn = ExecutionEnvironment.Of(setup.Arguments, invocation.TaskSpec.Executor?.Image);
             if (!run.Succeeded)
             {
-                return new TaskOutcome(false, [], started, time.GetUtcNow(), run.ExitCode, run.Error, run.StderrTail, run.LogSha256, Permanent: run.Permanent, Environment: ranIn);
+                // a command that says it ran out of space failed for want of room, not for its code or data
+                return new TaskOutcome(false, [], started, time.GetUtcNow(), run.ExitCode, run.Error, run.StderrTail, run.LogSha256, Permanent: run.Permanent, Environment: ranIn,
+                    Exhausted: !run.Permanent && OutOfSpace.IsMentionedIn(run.StderrTail));
             }
 
             var (outputs, missing) = await CollectOutputsAsync(invocation, work, cancellationToken);

@@ -37,9 +37,23 @@ public sealed class TaskRuntime : ITaskRunner, IDisposable
     /// <summary>Task types this runtime runs on snapshots (FileDrop is ingress: it never runs).</summary>
     public static readonly IReadOnlyList<string> RunnableTypes = [BuiltInTaskTypes.FileSplit, BuiltInTaskTypes.CloudEventSink];
 
-    public Task<TaskOutcome> RunAsync(TaskInvocation invocation, CancellationToken cancellationToken)
+    public async Task<TaskOutcome> RunAsync(TaskInvocation invocation, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(invocation);
+        var started = _time.GetUtcNow();
+        try
+        {
+            return await RunnerFor(invocation, cancellationToken);
+        }
+        catch (Exception e) when (OutOfSpace.Is(e))
+        {
+            // copying inputs, writing the log, storing outputs: the machine is full, not the code wrong
+            return new TaskOutcome(false, [], started, _time.GetUtcNow(), Error: $"out of disk space: {e.Message}", Exhausted: true);
+        }
+    }
+
+    private Task<TaskOutcome> RunnerFor(TaskInvocation invocation, CancellationToken cancellationToken)
+    {
         var task = invocation.TaskSpec;
         return task.Type switch
         {

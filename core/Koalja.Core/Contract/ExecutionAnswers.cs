@@ -67,7 +67,7 @@ public static class ExecutionAnswers
 
         var problem = new ExecutionProblem(FailedProblemType, $"Task '{invocation.Task}' failed", (int)HttpStatusCode.UnprocessableEntity, outcome.Error,
             outcome.ExitCode, outcome.StderrTail, outcome.LogSha256 is { } log ? ArtifactUri.For(log) : null, outcome.StartedAt, outcome.FinishedAt, outcome.Worker,
-            outcome.Permanent ? true : null, Wire(outcome.Environment));
+            outcome.Permanent ? true : null, Wire(outcome.Environment), outcome.Exhausted ? true : null);
         return Problem(problem);
     }
 
@@ -99,7 +99,7 @@ public static class ExecutionAnswers
             };
             return new TaskOutcome(false, [], problem.StartedAt, problem.FinishedAt, problem.ExitCode, error, problem.StderrTail,
                 problem.Log is { } log && ArtifactUri.TryParse(log, out var sha) ? sha : null, WorkerName(problem.Worker), problem.Permanent == true,
-                ReportedEnvironment(problem.Environment));
+                ReportedEnvironment(problem.Environment), problem.Exhausted == true);
         }
 
         if (contentType?.MediaType != A.BatchMediaType)

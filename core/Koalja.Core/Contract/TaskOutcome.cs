@@ -6,6 +6,8 @@ namespace Koalja.Core.Contract;
 /// that running again cannot mend (a task type this runtime cannot run, a program that cannot be started or is not
 /// found): the router dead-letters it at once instead of retrying. <c>Environment</c>: where the command ran, for
 /// provenance (host, operating system, the image named and whether it was used, the interpreter and its version).
+/// <c>Exhausted</c>: the machine ran out of disk space or quota; freeing it mends the failure, so the router keeps the
+/// snapshot and runs it again after a pause, without spending an attempt.
 /// </summary>
 public sealed record TaskOutcome(
     bool Succeeded,
@@ -18,7 +20,8 @@ public sealed record TaskOutcome(
     string? LogSha256 = null,
     string? Worker = null,
     bool Permanent = false,
-    IReadOnlyDictionary<string, string>? Environment = null);
+    IReadOnlyDictionary<string, string>? Environment = null,
+    bool Exhausted = false);
 
 /// <summary>A value an execution produced on <paramref name="Output"/>; <paramref name="Index"/> orders several values of one output.</summary>
 public sealed record ProducedValue(string Output, int Index, string Sha256, long Size, string MediaType);

@@ -35,7 +35,7 @@ internal sealed record ExecutionData(DateTimeOffset StartedAt, DateTimeOffset Fi
 /// <summary>A failed execution's answer (<c>application/problem+json</c>, RFC 9457, with Koalja's members).</summary>
 internal sealed record ExecutionProblem(
     string Type, string Title, int Status, string? Detail, int? ExitCode, string? StderrTail, string? Log, DateTimeOffset StartedAt, DateTimeOffset FinishedAt,
-    string? Worker = null, bool? Permanent = null, Dictionary<string, string>? Environment = null);
+    string? Worker = null, bool? Permanent = null, Dictionary<string, string>? Environment = null, bool? Exhausted = null);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(SnapshotData))]

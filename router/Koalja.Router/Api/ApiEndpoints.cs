@@ -19,8 +19,7 @@ public static class ApiEndpoints
 
     public static IEndpointRouteBuilder MapKoaljaApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/healthz", () => Results.Json(new Dictionary<string, string> { ["status"] = "ok" }, ApiJsonContext.Default.DictionaryStringString))
-            .WithMetadata(new RequiredLevel(AuthLevel.Anonymous));
+        app.MapGet("/healthz", Health).WithMetadata(new RequiredLevel(AuthLevel.Anonymous));
         app.MapGet("/", () => Problems.NotFound("Nothing is served at /", "The HTTP API is under /api (GET /api/pipelines lists the pipelines; docs/api.md describes it), Prometheus metrics at /metrics."));
         app.MapGet("/metrics", (RouterMetrics metrics, HttpResponse response, CancellationToken ct) => metrics.WriteAsync(response, ct));
         app.MapPost("/pipelines/{p}/{task}", DropEndpoint.HandleAsync);
@@ -49,6 +48,22 @@ public static class ApiEndpoints
         app.MapGet("/api/pipelines/{p}/tasks/{t}/code/{version}", CodeEndpoints.Get);
         app.MapPost("/api/pipelines/{p}/tasks/{t}/code/{version}/activate", CodeEndpoints.ActivateAsync).WithMetadata(admin);
         return app;
+    }
+
+    /// <summary>ok, or 503 while the server is short of disk space: drops and executions wait for room meanwhile.</summary>
+    private static IResult Health(PipelineRouter router)
+    {
+        if (router.Space.Shortage is not { } shortage)
+        {
+            return Results.Json(new Dictionary<string, string> { ["status"] = "ok" }, ApiJsonContext.Default.DictionaryStringString);
+        }
+
+        return Results.Json(new Dictionary<string, string>
+        {
+            ["status"] = "out-of-space",
+            ["detail"] = $"{shortage.Where} ran out of disk space; what waits is kept and runs again once there is room (the server's log says more)",
+            ["since"] = shortage.Since.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+        }, ApiJsonContext.Default.DictionaryStringString, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
     private static IResult ListPipelines(PipelineRouter router)

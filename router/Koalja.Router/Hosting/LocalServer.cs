@@ -96,7 +96,18 @@ public sealed class LocalServer : IAsyncDisposable
 
             if (!options.InspectOnly && Directory.Exists(data.WorkPath))
             {
-                Directory.Delete(data.WorkPath, recursive: true); // left by a crash; executions start again in fresh directories
+                // left by a crash; executions start again in fresh directories (the folder itself stays: it may be a mount point)
+                foreach (var entry in new DirectoryInfo(data.WorkPath).EnumerateFileSystemInfos())
+                {
+                    if (entry is DirectoryInfo { LinkTarget: null } folder)
+                    {
+                        folder.Delete(recursive: true);
+                    }
+                    else
+                    {
+                        entry.Delete();
+                    }
+                }
             }
 
             var builder = WebApplication.CreateSlimBuilder();

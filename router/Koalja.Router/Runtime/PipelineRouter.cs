@@ -36,6 +36,7 @@ public sealed class PipelineRouter : IAsyncDisposable
     public PipelineRouter(Registry.Registry registry, ITaskRunner runner, RuntimeOptions options, TimeProvider time, ILogger<PipelineRouter> log)
     {
         _state = new RouterState(registry, options, time, log);
+        Space = new SpaceHealth(time);
         _runner = runner;
         _log = log;
         var routing = new ValueRouting(_state);
@@ -57,6 +58,9 @@ public sealed class PipelineRouter : IAsyncDisposable
     public event Action<ExecutionReport>? ExecutionFinished;
 
     internal void ReportExecution(ExecutionReport report) => ExecutionFinished?.Invoke(report);
+
+    /// <summary>Whether the server is short of disk space (for <c>/healthz</c>).</summary>
+    public SpaceHealth Space { get; }
 
     internal IReadOnlyDictionary<string, PipelineRuntime> Pipelines => _state.Pipelines;
 

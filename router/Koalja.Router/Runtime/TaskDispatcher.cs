@@ -267,18 +267,7 @@ internal sealed partial class TaskDispatcher
         for (var attempt = invocation.Attempt; ; attempt++)
         {
             var current = invocation with { Attempt = attempt };
-            TaskOutcome outcome;
-            try
-            {
-                outcome = await _runner.RunAsync(current, stopping);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                var now = _time.GetUtcNow();
-                outcome = new TaskOutcome(false, [], now, now, Error: $"the task runtime failed: {e.Message}");
-            }
-
-            stopping.ThrowIfCancellationRequested();
+            var outcome = await RunUntilRoomAsync(current, stopping);
             if (await FinishAsync(() => new FinishCommand(_runtime, _task, current.SnapshotId, current.CodeVersion, attempt, outcome.Worker ?? worker, outcome), current.SnapshotId, stopping) is not { } decision)
             {
                 return; // the pipeline is routed by another process now; the snapshot is still ready in the registry, for it
@@ -308,6 +297,40 @@ internal sealed partial class TaskDispatcher
         }
     }
 
+    /// <summary>
+    /// Runs an attempt; one that failed for want of disk space is run again after a pause that grows (up to
+    /// <see cref="RuntimeOptions.MaxRetryDelay"/>), as the same attempt and unrecorded, until there is room: freeing space
+    /// mends it, so it must neither spend the snapshot's attempts nor dead-letter it.
+    /// </summary>
+    private async Task<TaskOutcome> RunUntilRoomAsync(TaskInvocation invocation, CancellationToken stopping)
+    {
+        for (var pauses = 1; ; pauses++)
+        {
+            TaskOutcome outcome;
+            try
+            {
+                outcome = await _runner.RunAsync(invocation, stopping);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                var now = _time.GetUtcNow();
+                outcome = new TaskOutcome(false, [], now, now, Error: $"the task runtime failed: {e.Message}", Exhausted: Storage.OutOfSpace.Is(e));
+            }
+
+            stopping.ThrowIfCancellationRequested();
+            if (!outcome.Exhausted)
+            {
+                return outcome;
+            }
+
+            var delay = _options.RetryDelayFor(pauses);
+            _router.Space.OutOfSpace($"task {_runtime.Name}/{_task}");
+            LogOutOfSpace(_runtime.Name, _task, invocation.SnapshotId, invocation.Attempt, outcome.Error, delay);
+            await Task.Delay(delay, _time, stopping);
+            await _runtime.WhileRunning.WaitAsync(stopping);
+        }
+    }
+
     /// <summary>Records how an execution ended; a registry failure is retried (the outcome is kept), a lost pipeline gives null.</summary>
     private async Task<FinishDecision?> FinishAsync(Func<FinishCommand> command, string snapshotId, CancellationToken stopping)
     {
@@ -315,7 +338,9 @@ internal sealed partial class TaskDispatcher
         {
             try
             {
-                return await _router.FinishAsync(command()); // a new command each time: each completes once
+                var decision = await _router.FinishAsync(command()); // a new command each time: each completes once
+                _router.Space.Room();
+                return decision;
             }
             catch (PipelineNotOwnedException)
             {
@@ -324,6 +349,11 @@ internal sealed partial class TaskDispatcher
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 var delay = _options.RetryDelayFor(failures);
+                if (Registry.RegistryFull.Is(e))
+                {
+                    _router.Space.OutOfSpace("the registry");
+                }
+
                 LogFinishFailed(e, _runtime.Name, _task, snapshotId, delay);
                 await Task.Delay(delay, _time, stopping);
             }
@@ -332,6 +362,9 @@ internal sealed partial class TaskDispatcher
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Pipeline}/{Task}: recording the end of snapshot {SnapshotId} failed; trying again in {Delay}")]
     private partial void LogFinishFailed(Exception error, string pipeline, string task, string snapshotId, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Pipeline}/{Task}: snapshot {SnapshotId} attempt {Attempt} ran out of disk space ({Error}); it is kept and runs again in {Delay}, without spending an attempt")]
+    private partial void LogOutOfSpace(string pipeline, string task, string snapshotId, int attempt, string? error, TimeSpan delay);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Pipeline}/{Task}: snapshot {SnapshotId} attempt {Attempt} succeeded in {DurationMs:F0} ms on {Worker} (execution {ExecutionId})")]
     private partial void LogSucceeded(string pipeline, string task, string snapshotId, int attempt, double durationMs, string worker, string executionId);

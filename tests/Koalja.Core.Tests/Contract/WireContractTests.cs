@@ -140,8 +140,21 @@ public sealed class WireContractTests
         var back = await ExecutionAnswers.ReadAsync(response);
 
         Assert.Equal(!succeeded, back.Permanent);
+        Assert.False(back.Exhausted);
         Assert.Equal(["host", "program"], back.Environment!.Keys.Order(StringComparer.Ordinal));
         Assert.Equal("/usr/bin/dash", back.Environment["program"]);
+    }
+
+    [Fact]
+    public async Task AFailureForWantOfDiskSpaceReadsBackAsSuch()
+    {
+        var outcome = new TaskOutcome(false, [], Started, Started.AddSeconds(1), 1, "exit code 1", "head: error writing 'standard output': No space left on device", Exhausted: true);
+        using var response = new HttpResponseMessage(HttpStatusCode.UnprocessableEntity) { Content = ExecutionAnswers.ToHttpContent(Invocation(), outcome) };
+
+        var back = await ExecutionAnswers.ReadAsync(response);
+
+        Assert.True(back.Exhausted);
+        Assert.False(back.Permanent);
     }
 
     [Theory]
