@@ -129,6 +129,34 @@ public sealed class SharedRegistryTests : IDisposable
         WithWriter(registry, w => Assert.Equal((me.Id, me.Id, "alive"), (w.Lease("a")!.Owner, w.Lease("c")!.Owner, w.Lease("b")!.Owner)));
     }
 
+    [Fact]
+    public void ALeaseOfAKilledProcessItsParentHasNotReapedYetIsTakenAtOnce()
+    {
+        // sh execs a sleep that never waits for the child sh left behind: once that child exits it stays a zombie
+        using var parent = Process.Start(new ProcessStartInfo("/bin/sh", ["-c", "sleep 0.05 & echo $!; exec sleep 30"]) { RedirectStandardOutput = true })!;
+        try
+        {
+            var zombie = int.Parse(parent.StandardOutput.ReadLine()!, System.Globalization.CultureInfo.InvariantCulture);
+            while (!File.ReadAllText($"/proc/{zombie}/stat").Contains(") Z ", StringComparison.Ordinal))
+            {
+                Thread.Sleep(10);
+            }
+
+            using var registry = new PostgresRegistry(_database.ConnectionString);
+            var now = _time.GetUtcNow();
+            WithWriter(registry, w => PipelineLeases.Acquire(w, "z", new LeaseHolder("killed", Environment.MachineName, zombie), now, TimeSpan.FromMinutes(5)));
+
+            var me = LeaseHolder.ThisProcess();
+            WithWriter(registry, w => PipelineLeases.Acquire(w, "z", me, now, TimeSpan.FromMinutes(5)));
+            WithWriter(registry, w => Assert.Equal(me.Id, w.Lease("z")!.Owner));
+        }
+        finally
+        {
+            parent.Kill();
+            parent.WaitForExit();
+        }
+    }
+
     /// <summary>A router on <paramref name="time"/> over the shared registry, as one Koalja process runs it (without the HTTP API).</summary>
     private async Task<LeaseRouter> StartRouterAsync(TimeProvider time)
     {

@@ -37,8 +37,30 @@ internal static class PipelineLeases
         }
     }
 
-    private static bool IsAlive(int pid)
+    /// <summary>Whether the process runs; a zombie (killed, not yet reaped by its parent: right after a kill -9) does not.</summary>
+    internal static bool IsAlive(int pid)
     {
+        if (OperatingSystem.IsLinux())
+        {
+            string stat;
+            try
+            {
+                stat = File.ReadAllText($"/proc/{pid}/stat");
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                return false;
+            }
+            catch (IOException)
+            {
+                return false; // gone while read
+            }
+
+            // "pid (comm) S ...": the state follows the command name, which may itself hold ')' and spaces
+            var end = stat.LastIndexOf(')');
+            return end < 0 || end + 2 >= stat.Length || stat[end + 2] is not ('Z' or 'X' or 'x');
+        }
+
         try
         {
             using var process = Process.GetProcessById(pid);
