@@ -52,6 +52,7 @@ public sealed record WorkerSettings(TaskRuntimeOptions Runtime, string? Storage,
             CodeRoot = Env("KOALJA_CODE_ROOT"),
             WorkerName = Env("KOALJA_WORKER_NAME"),
             CommandTimeout = Env("KOALJA_COMMAND_TIMEOUT") is { } timeout ? ParseTimeout(timeout) : TimeSpan.FromMinutes(10),
+            PassEnvironment = Env("KOALJA_PASS_ENV") is { } passed ? ParsePassed(passed) : [],
             ContentUrl = routerUrl is null ? null : id => new Uri(routerUrl, $"/api/values/{Uri.EscapeDataString(id)}/content"),
         };
         var hostPid = Env("KOALJA_HOST_PID") is { } pid
@@ -59,6 +60,14 @@ public sealed record WorkerSettings(TaskRuntimeOptions Runtime, string? Storage,
                 : throw new WorkerSettingsException($"KOALJA_HOST_PID '{pid}' is not a process id.")
             : (int?)null;
         return new WorkerSettings(runtime, storage, localPath ?? Path.Combine(workRoot, "store"), hostPid);
+    }
+
+    private static string[] ParsePassed(string text)
+    {
+        var names = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return names.FirstOrDefault(n => !CommandEnvironment.IsName(n)) is { } bad
+            ? throw new WorkerSettingsException($"KOALJA_PASS_ENV '{text}' is not a comma-separated list of variable names: '{bad}' is not one.")
+            : names;
     }
 
     private static TimeSpan ParseTimeout(string text) =>

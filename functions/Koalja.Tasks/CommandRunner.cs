@@ -20,6 +20,9 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
 {
     private readonly WorkspacePool _workspaces = new(options.WorkRoot);
 
+    /// <summary>What of this process's environment a command gets (read once: it does not change while we run).</summary>
+    private readonly IReadOnlyDictionary<string, string> _inherited = CommandEnvironment.From(Environment.GetEnvironmentVariables(), options.PassEnvironment);
+
     /// <summary>The executors' command templates, parsed once per code version.</summary>
     internal CommandTemplates Templates { get; } = new();
 
@@ -238,7 +241,8 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
             start.ArgumentList.Add(argument);
         }
 
-        foreach (var (name, value) in environment)
+        start.Environment.Clear(); // never the server's credentials
+        foreach (var (name, value) in _inherited.Concat(environment))
         {
             start.Environment[name] = value;
         }

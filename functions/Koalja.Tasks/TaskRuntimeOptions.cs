@@ -15,6 +15,12 @@ public sealed record TaskRuntimeOptions
     /// <summary>An execution running longer is killed (with its child processes) and counts as failed.</summary>
     public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// Variables of this process's environment that commands get besides <see cref="CommandEnvironment.Passed"/>; the
+    /// rest (credentials among them) they never see.
+    /// </summary>
+    public IReadOnlyList<string> PassEnvironment { get; init; } = [];
+
     /// <summary>How much of the end of stderr a failure reports.</summary>
     public int StderrTailBytes { get; init; } = 2048;
 
@@ -45,6 +51,11 @@ public sealed record TaskRuntimeOptions
         if (CommandTimeout <= TimeSpan.Zero)
         {
             problems.Add($"CommandTimeout must be more than zero; it is {CommandTimeout}");
+        }
+
+        if (PassEnvironment.FirstOrDefault(n => !CommandEnvironment.IsName(n)) is { } bad)
+        {
+            problems.Add($"PassEnvironment names variables (letters, digits and '_', not starting with a digit); '{bad}' is not one");
         }
 
         if (StderrTailBytes < 0)

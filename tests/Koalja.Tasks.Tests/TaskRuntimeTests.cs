@@ -179,6 +179,39 @@ public sealed class TaskRuntimeTests : IDisposable
     public void TheScriptOfAShellIsFound(string[] command, int script) => Assert.Equal(script, CommandRunner.ShellScriptIndex(command));
 
     [Fact]
+    public async Task ACommandSeesNoneOfTheServersCredentialsOnlyWhatFindsProgramsAndWhatIsPassed()
+    {
+        var secret = "KOALJA_TEST_SECRET_" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
+        var passed = secret + "_PASSED";
+        Environment.SetEnvironmentVariable(secret, "hunter2");
+        Environment.SetEnvironmentVariable(passed, "shared");
+        try
+        {
+            const string script = "env | cut -d= -f1 | sort > {{.outputs.outputFile.path}}; echo \"${PASSED_VALUE:-}\" >> {{.outputs.outputFile.path}}";
+            var plain = await RunAsync(script.Replace("PASSED_VALUE", passed, StringComparison.Ordinal), ["x"]);
+            using var passing = new TaskRuntime(_store, new TaskRuntimeOptions { WorkRoot = Path.Combine(_dir, "work-pass"), PassEnvironment = [passed] }, TimeProvider.System);
+            var withPassed = await RunAsync(script.Replace("PASSED_VALUE", passed, StringComparison.Ordinal), ["x"], runtime: passing);
+
+            Assert.True(plain.Succeeded && withPassed.Succeeded, plain.Error + withPassed.Error);
+            var names = (await ReadAsync(plain.Outputs[0].Sha256)).Split('\n');
+            Assert.DoesNotContain(secret, names);
+            Assert.DoesNotContain(passed, names);
+            Assert.Contains("PATH", names);
+            Assert.Contains("KOALJA_INPUT_INPUTFILE", names);
+            Assert.DoesNotContain(names, n => n.StartsWith("KOALJA_TEST_", StringComparison.Ordinal) || n is "PGPASSWORD" or "S3_SECRET_KEY" or "AWS_SECRET_ACCESS_KEY");
+            var alsoPassed = await ReadAsync(withPassed.Outputs[0].Sha256);
+            Assert.Contains(passed + "\n", alsoPassed, StringComparison.Ordinal);
+            Assert.EndsWith("shared\n", alsoPassed, StringComparison.Ordinal);
+            Assert.DoesNotContain(secret + "\n", alsoPassed, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(secret, null);
+            Environment.SetEnvironmentVariable(passed, null);
+        }
+    }
+
+    [Fact]
     public async Task FileSplitMakesAValuePerLine()
     {
         var spec = Load("""
@@ -294,7 +327,7 @@ public sealed class TaskRuntimeTests : IDisposable
     private async Task<TaskOutcome> RunAsync(string script, string input, TimeSpan? timeout = null) =>
         await RunAsync(script, [input], null, timeout);
 
-    private async Task<TaskOutcome> RunAsync(string script, string[] inputs, long? minSequenceLength = null, TimeSpan? timeout = null)
+    private async Task<TaskOutcome> RunAsync(string script, string[] inputs, long? minSequenceLength = null, TimeSpan? timeout = null, TaskRuntime? runtime = null)
     {
         var yamlScript = script.Replace("\"", "\\\"", StringComparison.Ordinal);
         var spec = Load($$"""
@@ -309,7 +342,7 @@ public sealed class TaskRuntimeTests : IDisposable
             stored.Add(await _store.PutAsync(new MemoryStream(Encoding.UTF8.GetBytes(content))));
         }
 
-        var runtime = timeout is null ? _runtime
+        runtime ??= timeout is null ? _runtime
             : new TaskRuntime(_store, new TaskRuntimeOptions { WorkRoot = Path.Combine(_dir, "work"), CommandTimeout = timeout.Value }, TimeProvider.System);
         return await runtime.RunAsync(Invocation(spec, "work", stored), CancellationToken.None);
     }

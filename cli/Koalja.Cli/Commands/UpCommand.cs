@@ -45,10 +45,15 @@ internal static class UpCommand
         var scalerPort = new Option<int?>("--scaler-port") { Description = "Serve KEDA's external scaler (gRPC, plaintext HTTP/2) on this port (0: a free one); off by default" };
         var slotCooldown = new Option<double>("--slot-cooldown") { Description = "Seconds a task's worker slot waits without work before it retires", DefaultValueFactory = _ => 30.0 };
         var functionsApp = new Option<string?>("--functions-app") { Description = "The built task function app for --task-host functions (default: KOALJA_FUNCTIONS_APP, else the one ./koalja builds)" };
+        var passEnv = new Option<string[]>("--pass-env")
+        {
+            Description = "A variable of this environment that commands get too (they get only PATH, HOME, the locale and language runtimes' paths otherwise, never credentials)",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var command = new Command("up", "Run pipelines on this machine, with an HTTP API on 127.0.0.1")
         {
             files, port, data, attempts, retryDelay, slots, slotCooldown, timeout, maxDrop, maxEvent, verbose, listen, allowHost, storage, registry, taskHost, functionsApp,
-            scalerPort, taskUrls, taskDiscovery,
+            scalerPort, taskUrls, taskDiscovery, passEnv,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -99,6 +104,7 @@ internal static class UpCommand
                 TaskHost = parse.GetValue(taskHost) switch { "functions" => LocalTaskHost.Functions, "remote" => LocalTaskHost.Remote, _ => LocalTaskHost.InProcess },
                 FunctionsApp = parse.GetValue(functionsApp),
                 ScalerPort = parse.GetValue(scalerPort),
+                PassEnvironment = parse.GetValue(passEnv) ?? [],
             };
             if (options.TaskHost == LocalTaskHost.Remote || parse.GetValue(taskUrls) is not null)
             {

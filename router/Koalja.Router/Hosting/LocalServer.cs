@@ -132,6 +132,7 @@ public sealed class LocalServer : IAsyncDisposable
                     WorkRoot = data.WorkPath,
                     CodeRoot = data.CodePath,
                     CommandTimeout = options.Runtime.CommandTimeout,
+                    PassEnvironment = options.PassEnvironment,
                     ContentUrl = id => publicUrl is null ? null : ValueRecordEvents.ContentUrl(publicUrl, id),
                 })
                 .AddKoaljaRouter(options.Runtime, pipelines, options.InspectOnly);

@@ -30,6 +30,9 @@ public sealed record LocalServerOptions
 
     public RuntimeOptions Runtime { get; init; } = new();
 
+    /// <summary>Variables of the server's environment that commands get besides <see cref="Koalja.Tasks.CommandEnvironment.Passed"/> (<c>--pass-env</c>).</summary>
+    public IReadOnlyList<string> PassEnvironment { get; init; } = [];
+
     /// <summary>
     /// The port of KEDA's external scaler (gRPC over plaintext HTTP/2, on <see cref="ListenAddress"/>): null serves none,
     /// 0 picks a free port (<see cref="LocalServer.ScalerUrl"/> tells which).
