@@ -12,6 +12,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -123,7 +124,8 @@ public sealed class LocalServer : IAsyncDisposable
                     CommandTimeout = options.Runtime.CommandTimeout,
                     ContentUrl = id => publicUrl is null ? null : ValueRecordEvents.ContentUrl(publicUrl, id),
                 })
-                .AddKoaljaRouter(options.Runtime, pipelines, options.InspectOnly);
+                .AddKoaljaRouter(options.Runtime, pipelines, options.InspectOnly)
+                .Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true); // a parameter that cannot be bound says which (ErrorAnswers)
             if (scalerPort is not null)
             {
                 builder.Services.AddKoaljaScaler();
@@ -155,6 +157,7 @@ public sealed class LocalServer : IAsyncDisposable
                 app.MapKoaljaScaler(servedPort);
             }
 
+            app.UseKoaljaErrorAnswers();
             app.UseKoaljaSecurity(new ApiSecurityOptions(keys, System.Net.IPAddress.IsLoopback(options.ListenAddress), AllowedHosts(options)));
             if (options.InspectOnly)
             {
