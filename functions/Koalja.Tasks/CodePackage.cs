@@ -10,7 +10,7 @@ namespace Koalja.Tasks;
 /// <summary>
 /// Unpacks dropped code into a directory, treating every name in it as hostile: entries must be plain
 /// files or directories with relative names that stay inside the directory (no <c>..</c>, no absolute
-/// paths, no links or devices), and the number of files and the unpacked size are bounded, so a zip bomb
+/// paths, no links or devices, no entry inside a file), and the number of entries and the unpacked size are bounded, so a zip bomb
 /// stops early. The bytes written are counted, not the sizes an archive claims.
 /// </summary>
 public static class CodePackage
@@ -44,7 +44,8 @@ public static class CodePackage
     public static string[] Command(string entrypoint) =>
         HasShebang(entrypoint) ? [entrypoint] : [Interpreters.GetValueOrDefault(Path.GetExtension(entrypoint), "/bin/sh"), entrypoint];
 
-    public const int MaxFiles = 10_000;
+    /// <summary>The most entries an archive may hold, files and directories alike (each costs an inode and a name, whatever its size).</summary>
+    public const int MaxEntries = 10_000;
     public const long MaxUnpackedBytes = 1L << 30;
     private const int MaxPathLength = 1024;
     private const int MaxDepth = 32;
@@ -203,6 +204,11 @@ public static class CodePackage
 
     private static async Task WriteEntryAsync(string target, string name, bool isDirectory, bool executable, Stream? content, Budget budget, CancellationToken cancellationToken)
     {
+        if (++budget.Entries > MaxEntries)
+        {
+            throw new CodePackageException($"the archive holds more than {MaxEntries:N0} entries (files and directories)");
+        }
+
         var relative = CheckName(name, "archive entry");
         if (relative.Length == 0)
         {
@@ -210,24 +216,29 @@ public static class CodePackage
         }
 
         var path = Path.Combine(target, relative);
+        CreateParents(target, relative, name);
         if (isDirectory)
         {
+            if (File.Exists(path))
+            {
+                throw new CodePackageException($"archive entry '{Printable(name)}' is a directory, but the archive also holds a file '{Printable(relative)}'");
+            }
+
             Directory.CreateDirectory(path);
             return;
         }
 
-        if (++budget.Files > MaxFiles)
+        if (Directory.Exists(path))
         {
-            throw new CodePackageException($"the archive holds more than {MaxFiles:N0} files");
+            throw new CodePackageException($"archive entry '{Printable(name)}' is a file, but the archive also holds a directory '{Printable(relative)}/'");
         }
 
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         FileStream output;
         try
         {
             output = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
         }
-        catch (IOException) when (File.Exists(path) || Directory.Exists(path))
+        catch (IOException) when (File.Exists(path))
         {
             throw new CodePackageException($"archive entry '{Printable(name)}' appears twice");
         }
@@ -249,6 +260,23 @@ public static class CodePackage
         }
 
         SetMode(path, executable ? Executable : Plain);
+    }
+
+    /// <summary>Creates the directories an entry sits in; one the archive already holds as a file is refused (<c>x</c>, then <c>x/y</c>).</summary>
+    private static void CreateParents(string target, string relative, string name)
+    {
+        var segments = relative.Split('/');
+        var path = target;
+        for (var i = 0; i < segments.Length - 1; i++)
+        {
+            path = Path.Combine(path, segments[i]);
+            if (File.Exists(path))
+            {
+                throw new CodePackageException($"archive entry '{Printable(name)}' is inside '{Printable(string.Join('/', segments[..(i + 1)]))}', but the archive holds that as a file");
+            }
+        }
+
+        Directory.CreateDirectory(path);
     }
 
     /// <summary>A relative path inside the code directory, from a name someone else chose; "" for the directory itself.</summary>
@@ -365,7 +393,7 @@ public static class CodePackage
 
     private sealed class Budget
     {
-        public int Files { get; set; }
+        public int Entries { get; set; }
 
         public long Bytes { get; set; }
     }

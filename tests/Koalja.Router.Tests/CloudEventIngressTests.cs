@@ -200,6 +200,31 @@ public sealed class CloudEventIngressTests
         Assert.Equal(0L, (long)count.ExecuteScalar()!);
     }
 
+    /// <summary>
+    /// Issue 19, defect 8: bytes that are not UTF-8 inside a string of a structured event or a batch passed the JSON parser
+    /// (it checks them only when a string is read) and then failed as a 500 with an empty body.
+    /// </summary>
+    [Theory]
+    [InlineData("application/cloudevents+json", "{\"specversion\": \"1.0\", \"id\": \"1\", \"type\": \"t\", \"source\": \"/s\", \"subject\": \"\u00ff\"}", "structured")]
+    [InlineData("application/cloudevents-batch+json", "[{\"specversion\": \"1.0\", \"id\": \"\u00ff\", \"type\": \"t\", \"source\": \"/s\", \"data\": \"x\"}]", "batch")]
+    public async Task InvalidUtf8InAStructuredEventOrABatchIsA400ProblemAndRecordsNothing(string contentType, string body, string mode)
+    {
+        await using var server = await StartAsync();
+        var bytes = body.Select(c => c == '\u00ff' ? (byte)0xff : (byte)c).ToArray(); // a lone 0xFF byte, never UTF-8
+        using var request = new HttpRequestMessage(HttpMethod.Post, Events) { Content = new ByteArrayContent(bytes) };
+        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+
+        using var response = await server.Http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{(int)response.StatusCode}: {text}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = JsonDocument.Parse(text).RootElement;
+        Assert.Equal("(body)", problem.GetProperty("attribute").GetString());
+        Assert.Contains($"The body of a {mode}-mode request is not valid UTF-8 (at byte {body.IndexOf('\u00ff', StringComparison.Ordinal)})", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Empty(await server.ValuesAsync("events", "orders"));
+    }
+
     [Fact]
     public async Task ADatarefIsFetchedAndItsContentBecomesTheValue()
     {

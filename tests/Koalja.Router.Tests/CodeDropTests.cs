@@ -192,6 +192,65 @@ public sealed class CodeDropTests
         Assert.Single(list.GetProperty("versions").EnumerateArray());
     }
 
+    /// <summary>A .zip in memory: each entry's name, and its content (null: a directory entry).</summary>
+    private static byte[] Zip(IEnumerable<(string Name, string? Content)> entries)
+    {
+        using var buffer = new MemoryStream();
+        using (var zip = new System.IO.Compression.ZipArchive(buffer, System.IO.Compression.ZipArchiveMode.Create, leaveOpen: true))
+        {
+            foreach (var (name, content) in entries)
+            {
+                var entry = zip.CreateEntry(name, System.IO.Compression.CompressionLevel.Fastest);
+                if (content is not null)
+                {
+                    using var writer = new StreamWriter(entry.Open());
+                    writer.Write(content);
+                }
+            }
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static readonly (string, string?)[] RunScript = [("run.sh", LabelledCount)];
+
+    /// <summary>The content the server stores (values, logs, code), by address.</summary>
+    private static string[] Blobs(KoaljaTestServer server) =>
+        [.. Directory.EnumerateFiles(Path.Combine(server.Data, "blobs", "sha256"), "*", SearchOption.AllDirectories).Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal)];
+
+    /// <summary>
+    /// Issue 19, defects 8 and 9: a zip holding a file <c>x</c> and an entry <c>x/y</c> answered 500 with an empty body;
+    /// directory entries were not counted (10,001 directories passed the 10,000-entry limit); and every refused archive
+    /// stayed in the content store. Each is now a 400 problem that names what is wrong, and leaves no version and no content.
+    /// </summary>
+    [Theory]
+    [InlineData("conflict", "archive entry 'x/y' is inside 'x', but the archive holds that as a file")]
+    [InlineData("conflict-directory", "archive entry 'x/' is a directory, but the archive also holds a file 'x'")]
+    [InlineData("directories", "the archive holds more than 10,000 entries (files and directories)")]
+    [InlineData("broken", "the .zip archive cannot be read")]
+    public async Task ARefusedArchiveIsA400ProblemAndLeavesNothingStored(string archive, string message)
+    {
+        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.Example("linecount"));
+        var before = Blobs(server);
+        var code = archive switch
+        {
+            "conflict" => Zip(RunScript.Append(("x", "a file")).Append(("x/y", "inside the file"))),
+            "conflict-directory" => Zip(RunScript.Append(("x", "a file")).Append(("x/", null))),
+            "directories" => Zip(RunScript.Concat(Enumerable.Range(0, 10_001).Select(i => ($"d{i}/", (string?)null)))),
+            _ => [.. "PK\u0003\u0004 not a zip after all"u8],
+        };
+
+        var (status, problem) = await server.PutCodeAsync("linecount", "countLines", code, "?entrypoint=run.sh");
+
+        Assert.True(status == HttpStatusCode.BadRequest, $"{archive}: {(int)status} {problem}");
+        Assert.Equal("Unusable code", problem.GetProperty("title").GetString());
+        Assert.Contains(message, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var list = await server.Http.GetFromJsonAsync<JsonElement>("api/pipelines/linecount/tasks/countLines/code");
+        Assert.Single(list.GetProperty("versions").EnumerateArray());
+        Assert.Equal(before, Blobs(server));
+        Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(server.Data, "code"), ".tmp-*"));
+    }
+
     [Fact]
     public async Task DroppedCodeStaysCurrentAfterARestartUntilTheTaskSpecChanges()
     {

@@ -125,6 +125,65 @@ public sealed class FailureAndInputTests : IDisposable
         Assert.DoesNotContain(raw.GetProperty("id").GetString(), first.Ids);
     }
 
+    /// <summary>A multipart body as sent: <paramref name="body"/> with <c>boundary=b</c>.</summary>
+    private static async Task<(HttpStatusCode Status, JsonElement Json, string? MediaType)> PostMultipartAsync(KoaljaTestServer server, string body)
+    {
+        using var content = new ByteArrayContent(System.Text.Encoding.UTF8.GetBytes(body));
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse("multipart/form-data; boundary=b");
+        using var response = await server.Http.PostAsync("pipelines/flaky/drop", content);
+        var text = await response.Content.ReadAsStringAsync();
+        return (response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone(), response.Content.Headers.ContentType?.MediaType);
+    }
+
+    private const string PartOne = "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"one.txt\"\r\n\r\none\r\n";
+
+    /// <summary>
+    /// Issue 19, defect 8: a multipart body that ends before its closing boundary, or is no multipart at all, answered 500
+    /// with an empty body; a two-part drop whose second part was cut off answered 500 yet recorded part 1, so a retry
+    /// duplicated it. Now each is a 400 problem that records nothing, and the whole retry records each part once.
+    /// </summary>
+    [Theory]
+    [InlineData("one part cut off", "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"one.txt\"\r\n\r\nhalf of it")]
+    [InlineData("second part cut off", PartOne + "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"two.txt\"\r\n\r\nhalf of it")]
+    [InlineData("no closing boundary", PartOne)]
+    [InlineData("garbage", "this is not multipart at all")]
+    public async Task AMultipartBodyCutOffOrMalformedIsA400ProblemAndRecordsNothing(string name, string body)
+    {
+        await using var server = await KoaljaTestServer.StartAsync(Pipeline("cat {{.inputs.in.path}} > {{.outputs.out.path}}"));
+
+        var (status, problem, mediaType) = await PostMultipartAsync(server, body);
+
+        Assert.True(status == HttpStatusCode.BadRequest, $"{name}: {(int)status} {problem}");
+        Assert.Equal("application/problem+json", mediaType);
+        Assert.Equal("Malformed multipart request", problem.GetProperty("title").GetString());
+        Assert.Contains("closing boundary '--b--'", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Empty(await server.ValuesAsync("flaky", "drop"));
+
+        var (retried, values, _) = await PostMultipartAsync(server, PartOne + "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"two.txt\"\r\n\r\ntwo\r\n--b--\r\n");
+        Assert.Equal(HttpStatusCode.Created, retried);
+        Assert.Equal(2, values.GetArrayLength());
+        Assert.Equal(["one.txt", "two.txt"], (await server.ValuesAsync("flaky", "drop")).Select(v => v.GetProperty("sourceName").GetString()!).ToArray());
+    }
+
+    /// <summary>
+    /// Issue 19, defect 9: a part whose headers are over the multipart reader's limit was told "A drop is limited to
+    /// 1 GiB"; it gets a 431 that says the part's headers are too large.
+    /// </summary>
+    [Fact]
+    public async Task APartHeaderOverTheLimitGetsItsOwn431()
+    {
+        await using var server = await KoaljaTestServer.StartAsync(Pipeline("true"));
+
+        var (status, problem, mediaType) = await PostMultipartAsync(server,
+            $"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"one.txt\"\r\nX-Padding: {new string('x', 100 * 1024)}\r\n\r\none\r\n--b--\r\n");
+
+        Assert.Equal(HttpStatusCode.RequestHeaderFieldsTooLarge, status);
+        Assert.Equal("application/problem+json", mediaType);
+        Assert.Equal("Part headers too large", problem.GetProperty("title").GetString());
+        Assert.Contains("headers of a multipart part are limited to 16 KiB", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Empty(await server.ValuesAsync("flaky", "drop"));
+    }
+
     [Fact]
     public async Task AnUploadOverTheLimitIsStreamedThenRefusedWith413AndLeavesNothing()
     {

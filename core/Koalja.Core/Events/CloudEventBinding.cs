@@ -108,6 +108,12 @@ public static class CloudEventBinding
     /// <returns>The events, or why the body as a whole cannot be read.</returns>
     public static (IReadOnlyList<IncomingEvent>? Events, CloudEventViolation? Problem) ReadJson(ReadOnlyMemory<byte> body, EventMode mode)
     {
+        if (InvalidUtf8At(body.Span) is { } at)
+        {
+            // JsonDocument checks the UTF-8 of strings only when they are read, which would fail later as no violation
+            return (null, new CloudEventViolation("(body)", $"The body of a {(mode == EventMode.Batch ? "batch" : "structured")}-mode request is not valid UTF-8 (at byte {at:N0}); JSON is UTF-8"));
+        }
+
         JsonDocument document;
         try
         {
@@ -136,6 +142,23 @@ public static class CloudEventBinding
         }
     }
 
+    /// <summary>Where the first byte that is not well-formed UTF-8 is, or null when all of it is.</summary>
+    private static long? InvalidUtf8At(ReadOnlySpan<byte> bytes)
+    {
+        var offset = 0;
+        while (offset < bytes.Length)
+        {
+            if (System.Text.Rune.DecodeFromUtf8(bytes[offset..], out _, out var consumed) != System.Buffers.OperationStatus.Done)
+            {
+                return offset;
+            }
+
+            offset += consumed;
+        }
+
+        return null;
+    }
+
     /// <summary>The bytes of an event's inline data: JSON data as JSON text, a string as UTF-8, base64 data decoded; null when there is none.</summary>
     public static byte[]? InlineData(CloudEvent evt) => evt.Data switch
     {
@@ -148,19 +171,21 @@ public static class CloudEventBinding
 
     private static IncomingEvent Decode(int index, JsonElement element)
     {
-        var violations = CloudEventJson.Validate(element);
-        if (violations.Count > 0)
-        {
-            return new IncomingEvent(index, null, violations);
-        }
-
         try
         {
-            return new IncomingEvent(index, Formatter.ConvertFromJsonElement(element, Extensions), []);
+            var violations = CloudEventJson.Validate(element);
+            return violations.Count > 0
+                ? new IncomingEvent(index, null, violations)
+                : new IncomingEvent(index, Formatter.ConvertFromJsonElement(element, Extensions), []);
         }
         catch (ArgumentException e)
         {
             return new IncomingEvent(index, null, [new CloudEventViolation(e.ParamName ?? "(event)", e.Message)]);
+        }
+        catch (InvalidOperationException e)
+        {
+            // a string JSON cannot turn into text, such as an escaped lone surrogate ("\ud800")
+            return new IncomingEvent(index, null, [new CloudEventViolation("(event)", $"The event holds a string that is not valid text: {e.Message}")]);
         }
     }
 

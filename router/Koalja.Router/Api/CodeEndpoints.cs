@@ -20,7 +20,7 @@ internal static class CodeEndpoints
     private const int MaxEntrypointLength = 1024;
 
     public static async Task<IResult> PutAsync(HttpContext http, string p, string t, string? entrypoint, bool? replay, int? replayLimit, bool? activate, bool? publish,
-        string? name, PipelineRouter router, IArtifactStore store, CodeCache cache, ITaskRunner runner, RuntimeOptions options)
+        string? name, PipelineRouter router, CodeCache cache, ITaskRunner runner, RuntimeOptions options)
     {
         if (Find(router, p, t, out var runtime) is { } missing)
         {
@@ -49,28 +49,25 @@ internal static class CodeEndpoints
             return TooLarge(options);
         }
 
-        StoredArtifact stored;
+        // Received beside the code cache, not into the store: code is stored only once it unpacked and checked, so a
+        // refused drop (not code, over a limit, a broken or conflicting archive) leaves nothing behind.
+        StagedCode staged;
         try
         {
-            stored = await store.PutAsync(http.Request.Body, options.MaxCodeBytes, http.RequestAborted);
+            staged = await cache.StageAsync(http.Request.Body, options.MaxCodeBytes, http.RequestAborted);
         }
         catch (ArtifactTooLargeException)
         {
             return TooLarge(options);
         }
 
-        if (stored.Size == 0)
+        using var received = staged;
+        if (staged.Size == 0)
         {
             return Problems.BadRequest("No code in the request", "Send the script or the .zip/.tar.gz archive as the request body.");
         }
 
-        var head = new byte[4];
-        await using (var content = await store.OpenReadAsync(stored.Sha256, http.RequestAborted))
-        {
-            await content.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false, http.RequestAborted);
-        }
-
-        var kind = CodePackage.Detect(head);
+        var kind = CodePackage.Detect(staged.Head.Span);
         var fileName = DropEndpoint.SafeName(name ?? Uri.UnescapeDataString(http.Request.Headers["X-Koalja-Filename"].ToString()));
         if (kind == CodeKind.Script && entrypoint is null)
         {
@@ -78,11 +75,11 @@ internal static class CodeEndpoints
         }
 
         var specVersion = runtime.SpecCodeVersions[t];
-        var version = Ids.DroppedCode(specVersion, CodeKinds.Name(kind), stored.Sha256, entrypoint);
+        var version = Ids.DroppedCode(specVersion, CodeKinds.Name(kind), staged.Sha256, entrypoint);
         TaskCode code;
         try
         {
-            code = await cache.InstallAsync(version, kind, stored.Sha256, entrypoint, http.RequestAborted);
+            code = await cache.InstallAsync(staged, version, kind, entrypoint, http.RequestAborted);
         }
         catch (CodePackageException e)
         {
@@ -92,7 +89,7 @@ internal static class CodeEndpoints
         using (var connection = router.Registry.Open())
         {
             var known = new RegistryReader(connection).CodeVersion(version) is not null;
-            var record = new CodeVersionRecord(version, p, t, CodeKinds.Name(kind), router.Time.GetUtcNow(), specVersion, stored.Sha256, stored.Size, code.Entrypoint,
+            var record = new CodeVersionRecord(version, p, t, CodeKinds.Name(kind), router.Time.GetUtcNow(), specVersion, staged.Sha256, staged.Size, code.Entrypoint,
                 fileName);
             await router.SetCodeAsync(runtime, t, record, code, activate ?? true);
             ReplayReport? report = null;

@@ -67,31 +67,59 @@ internal static class DropEndpoint
                     return Problems.BadRequest("Malformed multipart request", "The Content-Type has no boundary.");
                 }
 
+                // Every part is stored first and recorded only once the body's closing boundary has come: a part cut off, or
+                // garbage after a whole part, records nothing (a retry then neither duplicates nor misses a part).
+                var parts = new List<(StoredArtifact Artifact, string MediaType, string? Name)>();
+                var reader = new MultipartReader(boundary, http.Request.Body) { BodyLengthLimit = options.MaxDropBytes };
+                try
+                {
+                    while (await reader.ReadNextSectionAsync(http.RequestAborted) is { } section)
+                    {
+                        if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition) || !disposition.IsFileDisposition())
+                        {
+                            continue;
+                        }
+
+                        var name = SafeName(HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value);
+                        var artifact = await store.PutAsync(section.Body, options.MaxDropBytes, http.RequestAborted);
+                        var mediaType = string.IsNullOrEmpty(section.ContentType) || section.ContentType == "application/octet-stream" ? defaultType : section.ContentType;
+                        parts.Add((artifact, mediaType, name));
+                    }
+                }
+                catch (InvalidDataException e) when (e.Message.Contains("before the first boundary", StringComparison.Ordinal))
+                {
+                    return Problems.BadRequest("Malformed multipart request",
+                        $"The body does not start with the boundary '--{ApiSecurity.Printable(boundary)}' the Content-Type names (over {reader.HeadersLengthLimit / 1024:N0} KiB came before it).");
+                }
+                catch (InvalidDataException e) when (e.Message.StartsWith("Multipart headers", StringComparison.Ordinal) || e.Message.StartsWith("Line length limit", StringComparison.Ordinal))
+                {
+                    return Problems.Status(StatusCodes.Status431RequestHeaderFieldsTooLarge, "Part headers too large",
+                        $"The headers of a multipart part are limited to {reader.HeadersLengthLimit / 1024:N0} KiB and {reader.HeadersCountLimit} lines; the file's data goes in the part's body.");
+                }
+                catch (IOException e) when (e is not BadHttpRequestException && e.Message.StartsWith("Unexpected end of Stream", StringComparison.Ordinal))
+                {
+                    return Problems.BadRequest("Malformed multipart request",
+                        $"The body ends before the closing boundary '--{ApiSecurity.Printable(boundary)}--': a part is cut off, or the body is not multipart/form-data. Nothing was recorded.");
+                }
+
+                if (parts.Count == 0)
+                {
+                    return Problems.BadRequest("No file in the request", "A multipart drop needs at least one part with a filename.");
+                }
+
                 var created = new List<ValueDto>();
                 var anyNew = false;
-                var reader = new MultipartReader(boundary, http.Request.Body) { BodyLengthLimit = options.MaxDropBytes };
-                var index = 0;
-                while (await reader.ReadNextSectionAsync(http.RequestAborted) is { } section)
+                for (var index = 0; index < parts.Count; index++)
                 {
-                    if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition) || !disposition.IsFileDisposition())
-                    {
-                        continue;
-                    }
-
-                    var name = SafeName(HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value);
-                    var artifact = await store.PutAsync(section.Body, options.MaxDropBytes, http.RequestAborted);
-                    var mediaType = string.IsNullOrEmpty(section.ContentType) || section.ContentType == "application/octet-stream" ? defaultType : section.ContentType;
                     // A part's key: the request's key and the part's index, joined by a control character, which no key
                     // sent may hold (so a raw drop cannot name a multipart drop's part).
+                    var (artifact, mediaType, name) = parts[index];
                     var (value, partIsNew) = await router.IngestAsync(p, task, output.Name, artifact, mediaType, name, key.Length > 0 ? $"{key}\u001f{index}" : null);
                     anyNew |= partIsNew;
                     created.Add(ValueDto.From(value));
-                    index++;
                 }
 
-                return created.Count == 0
-                    ? Problems.BadRequest("No file in the request", "A multipart drop needs at least one part with a filename.")
-                    : Results.Json(created, ApiJsonContext.Default.ListValueDto, statusCode: anyNew ? StatusCodes.Status201Created : StatusCodes.Status200OK);
+                return Results.Json(created, ApiJsonContext.Default.ListValueDto, statusCode: anyNew ? StatusCodes.Status201Created : StatusCodes.Status200OK);
             }
 
             var stored = await store.PutAsync(http.Request.Body, options.MaxDropBytes, http.RequestAborted);
@@ -110,7 +138,7 @@ internal static class DropEndpoint
         }
         catch (InvalidDataException e)
         {
-            return e.Message.Contains("length limit", StringComparison.OrdinalIgnoreCase) ? TooLarge(options) : Problems.BadRequest("Malformed multipart request", e.Message);
+            return e.Message.StartsWith("Multipart body length limit", StringComparison.Ordinal) ? TooLarge(options) : Problems.BadRequest("Malformed multipart request", e.Message);
         }
     }
 

@@ -12,6 +12,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -135,7 +136,8 @@ public sealed class LocalServer : IAsyncDisposable
                     PassEnvironment = options.PassEnvironment,
                     ContentUrl = id => publicUrl is null ? null : ValueRecordEvents.ContentUrl(publicUrl, id),
                 })
-                .AddKoaljaRouter(options.Runtime, pipelines, options.InspectOnly);
+                .AddKoaljaRouter(options.Runtime, pipelines, options.InspectOnly)
+                .Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true); // a parameter that cannot be bound says which (ErrorAnswers)
             if (scalerPort is not null)
             {
                 builder.Services.AddKoaljaScaler();
@@ -167,6 +169,7 @@ public sealed class LocalServer : IAsyncDisposable
                 app.MapKoaljaScaler(servedPort);
             }
 
+            app.UseKoaljaErrorAnswers();
             app.UseKoaljaSecurity(new ApiSecurityOptions(keys, System.Net.IPAddress.IsLoopback(options.ListenAddress), AllowedHosts(options)));
             if (options.InspectOnly)
             {
