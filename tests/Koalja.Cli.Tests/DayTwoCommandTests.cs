@@ -316,6 +316,7 @@ public sealed class DayTwoCommandTests : IAsyncLifetime
     [InlineData("--timeout", "-5", "--timeout -5: 1 to 604800 seconds an execution may run")]
     [InlineData("--max-attempts", "0", "--max-attempts 0: 1 to 1000 executions of a snapshot")]
     [InlineData("--retry-delay", "-1", "--retry-delay -1: 0 to 86400 seconds")]
+    [InlineData("--dataref-allow", "10.1.0.0/8", "DataRefAllow (--dataref-allow) '10.1.0.0/8' is neither a CIDR range with its host bits zero (10.0.0.0/8, fd00::/8), an IP address, nor a host name")]
     public async Task UpRefusesAnOptionOutOfRangeInOneLine(string option, string value, string message)
     {
         var (code, _, error) = await CliRunner.RunAsync("up", PipelineFile, option, value, "--data", Path.Combine(_dir, "unused"));

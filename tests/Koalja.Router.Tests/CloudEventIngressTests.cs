@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Koalja.Router.Runtime;
+using Microsoft.AspNetCore.Http;
 
 namespace Koalja.Router.Tests;
 
@@ -28,8 +29,13 @@ public sealed class CloudEventIngressTests
           types: [{name: json, protocol: File, format: JSON}]
         """;
 
+    private static readonly RuntimeOptions Options = new() { RetryDelay = TimeSpan.FromMilliseconds(50), MaxEventBytes = 4096 };
+
+    /// <summary>The receivers datarefs are fetched from in these tests listen on loopback, which is refused unless allowed.</summary>
+    private static readonly RuntimeOptions AllowingLoopback = Options with { DataRefAllow = ["127.0.0.0/8"] };
+
     private static Task<KoaljaTestServer> StartAsync(RuntimeOptions? options = null) =>
-        KoaljaTestServer.StartAsync(KoaljaTestServer.Load(PipelineYaml), options ?? new RuntimeOptions { RetryDelay = TimeSpan.FromMilliseconds(50), MaxEventBytes = 4096 });
+        KoaljaTestServer.StartAsync(KoaljaTestServer.Load(PipelineYaml), options ?? Options);
 
     [Fact]
     public async Task TheHttpBindingSpecsBinaryModeExampleBecomesAValueWithItsEventAttributes()
@@ -230,10 +236,9 @@ public sealed class CloudEventIngressTests
     {
         await using var receiver = await HttpReceiver.StartAsync();
         receiver.Files["report.csv"] = ("a,b\n1,2\n"u8.ToArray(), "text/csv");
-        await using var server = await StartAsync();
+        await using var server = await StartAsync(AllowingLoopback);
 
-        var (status, value) = await SendJsonAsync(server, HttpMethod.Post, "application/cloudevents+json",
-            $$"""{"specversion": "1.0", "id": "r-1", "type": "com.example.report", "source": "/reports", "dataref": "{{receiver.Url}}files/report.csv"}""");
+        var (status, value) = await SendDataRefAsync(server, $"{receiver.Url}files/report.csv");
 
         Assert.Equal(HttpStatusCode.Created, status);
         Assert.Equal("text/csv", value.GetProperty("mediaType").GetString());
@@ -241,21 +246,178 @@ public sealed class CloudEventIngressTests
     }
 
     [Theory]
-    [InlineData("{receiver}files/missing.csv", "answered 404")]
-    [InlineData("http://169.254.169.254/latest/meta-data/", "link-local, multicast or unspecified")]
+    [InlineData("{receiver}files/missing.csv", "could not be fetched")]
+    [InlineData("http://169.254.169.254/latest/meta-data/", "could not be fetched")]
     [InlineData("/relative/path", "not an absolute http:// or https:// URL")]
     [InlineData("ftp://example.com/file", "not an absolute http:// or https:// URL")]
     public async Task ADatarefThatCannotBeFetchedIsRefusedAndNothingIsRecorded(string dataRef, string message)
     {
         await using var receiver = await HttpReceiver.StartAsync();
-        await using var server = await StartAsync();
+        await using var server = await StartAsync(AllowingLoopback);
 
-        var (status, problem) = await SendJsonAsync(server, HttpMethod.Post, "application/cloudevents+json",
-            $$"""{"specversion": "1.0", "id": "r-1", "type": "t", "source": "/reports", "dataref": "{{dataRef.Replace("{receiver}", receiver.Url.ToString(), StringComparison.Ordinal)}}"}""");
+        var (status, problem) = await SendDataRefAsync(server, dataRef.Replace("{receiver}", receiver.Url.ToString(), StringComparison.Ordinal));
 
         Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
         Assert.Equal("dataref", problem.GetProperty("attribute").GetString());
         Assert.Contains(message, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Empty(await server.ValuesAsync("events", "orders"));
+    }
+
+    [Fact]
+    public async Task ALoopbackDatarefIsRefusedByDefaultAndFetchedWhenTheAllowListNamesItsRangeOrHost()
+    {
+        await using var receiver = await HttpReceiver.StartAsync();
+        var hits = 0;
+        receiver.Handlers["secret"] = http =>
+        {
+            Interlocked.Increment(ref hits);
+            return http.Response.WriteAsync("loopback-only");
+        };
+        var port = receiver.Url.Port;
+
+        await using (var closed = await StartAsync())
+        {
+            foreach (var url in new[] { $"http://127.0.0.1:{port}/raw/secret", $"http://[::ffff:127.0.0.1]:{port}/raw/secret", $"http://localhost:{port}/raw/secret" })
+            {
+                var (status, problem) = await SendDataRefAsync(closed, url, id: url);
+                Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+                Assert.Contains("could not be fetched", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            }
+
+            Assert.Equal(0, hits);
+            Assert.Empty(await closed.ValuesAsync("events", "orders"));
+        }
+
+        foreach (var (allow, url) in new[] { ("127.0.0.0/8", $"http://127.0.0.1:{port}/raw/secret"), ("localhost", $"http://localhost:{port}/raw/secret") })
+        {
+            await using var open = await StartAsync(Options with { DataRefAllow = [allow] });
+            var (status, value) = await SendDataRefAsync(open, url);
+            Assert.True(status == HttpStatusCode.Created, $"--dataref-allow {allow}: {(int)status} {value}");
+            Assert.Equal("loopback-only", await open.ContentAsync(value.GetProperty("id").GetString()!));
+        }
+    }
+
+    [Fact]
+    public async Task ARefusedPortA404AForbiddenAddressAndARedirectToOneGetTheSameAnswer()
+    {
+        await using var receiver = await HttpReceiver.StartAsync();
+        var port = receiver.Url.Port;
+        receiver.Handlers["away"] = http =>
+        {
+            http.Response.Redirect($"http://127.0.0.2:{port}/files/x");
+            return Task.CompletedTask;
+        };
+        receiver.Handlers["failing"] = http =>
+        {
+            http.Response.StatusCode = 503;
+            return Task.CompletedTask;
+        };
+        await using var server = await StartAsync(Options with { DataRefAllow = ["127.0.0.1"] });
+
+        var answers = new List<string>();
+        foreach (var url in new[]
+        {
+            $"http://127.0.0.1:{ClosedPort()}/files/x", // connection refused
+            $"http://127.0.0.1:{port}/files/missing", // 404
+            $"http://127.0.0.1:{port}/raw/failing", // 503
+            $"http://127.0.0.2:{port}/files/x", // not on the allow-list
+            $"http://127.0.0.1:{port}/raw/away", // redirected to an address not on the allow-list
+        })
+        {
+            var (status, problem) = await SendDataRefAsync(server, url, id: url);
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+            answers.Add(problem.GetProperty("detail").GetString()!.Replace(url, "URL", StringComparison.Ordinal));
+        }
+
+        Assert.Single(answers.Distinct());
+        Assert.StartsWith("dataref URL could not be fetched", answers[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ADatarefWhoseBodyStallsIsCutOffAtTheTimeout()
+    {
+        await using var receiver = await HttpReceiver.StartAsync();
+        var cutOff = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        receiver.Handlers["stall"] = async http =>
+        {
+            http.Response.ContentType = "text/plain";
+            await http.Response.WriteAsync("the first bytes, then nothing");
+            await http.Response.Body.FlushAsync();
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(30), http.RequestAborted); // far beyond the 1 s the fetch may take
+                await http.Response.WriteAsync(" and the rest, late");
+            }
+            catch (OperationCanceledException)
+            {
+                cutOff.TrySetResult();
+            }
+        };
+        await using var server = await StartAsync(Options with { DataRefAllow = ["127.0.0.1"], DataRefTimeout = TimeSpan.FromSeconds(1) });
+
+        var stalled = $"{receiver.Url}raw/stall";
+        var (status, problem) = await SendDataRefAsync(server, stalled);
+        var missing = $"{receiver.Url}files/missing";
+        var (_, notFound) = await SendDataRefAsync(server, missing, id: "r-2");
+
+        Assert.True(status == HttpStatusCode.UnprocessableEntity, $"{(int)status} {problem}");
+        Assert.Equal(notFound.GetProperty("detail").GetString()!.Replace(missing, "URL", StringComparison.Ordinal),
+            problem.GetProperty("detail").GetString()!.Replace(stalled, "URL", StringComparison.Ordinal));
+        await cutOff.Task.WaitAsync(TimeSpan.FromSeconds(60)); // Koalja hung up on the stalled body
+        Assert.Empty(await server.ValuesAsync("events", "orders"));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ADatarefWhoseBodyEndsEarlyIsRefusedAndNothingIsStored(bool contentLength)
+    {
+        await using var receiver = await HttpReceiver.StartAsync();
+        receiver.Handlers["short"] = async http =>
+        {
+            if (contentLength)
+            {
+                http.Response.ContentLength = 100_000;
+            }
+
+            await http.Response.WriteAsync("only the start of it");
+            await http.Response.Body.FlushAsync();
+            http.Abort();
+        };
+        await using var server = await StartAsync(Options with { DataRefAllow = ["127.0.0.1"] });
+
+        using var response = await server.Http.PostAsync(Events, new StringContent(JsonSerializer.Serialize(new Dictionary<string, string>
+        {
+            ["specversion"] = "1.0", ["id"] = "r-1", ["type"] = "t", ["source"] = "/reports", ["dataref"] = $"{receiver.Url}raw/short",
+        }), new MediaTypeHeaderValue("application/cloudevents+json")));
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.True(response.StatusCode == HttpStatusCode.UnprocessableEntity, $"{(int)response.StatusCode} {problem}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("could not be fetched", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Empty(await server.ValuesAsync("events", "orders"));
+        var blobs = Path.Combine(server.Data, "blobs");
+        Assert.Empty(Directory.EnumerateFiles(blobs, "*", SearchOption.AllDirectories));
+    }
+
+    [Theory]
+    [InlineData("file:///etc/passwd")]
+    [InlineData("ftp://127.0.0.1/file")]
+    public async Task ARedirectToAUrlThatIsNotHttpIsRefused(string location)
+    {
+        await using var receiver = await HttpReceiver.StartAsync();
+        receiver.Handlers["elsewhere"] = http =>
+        {
+            http.Response.Redirect(location);
+            return Task.CompletedTask;
+        };
+        await using var server = await StartAsync(Options with { DataRefAllow = ["127.0.0.1"] });
+
+        var (status, problem) = await SendDataRefAsync(server, $"{receiver.Url}raw/elsewhere");
+
+        Assert.True(status == HttpStatusCode.UnprocessableEntity, $"{(int)status} {problem}");
+        Assert.Equal("dataref", problem.GetProperty("attribute").GetString());
+        Assert.Contains($"redirected to '{location}', which is not an http:// or https:// URL", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Empty(await server.ValuesAsync("events", "orders"));
     }
 
@@ -309,6 +471,18 @@ public sealed class CloudEventIngressTests
         request.Headers.Add("ce-source", source);
         request.Headers.Add("ce-id", id);
         return request;
+    }
+
+    private static Task<(HttpStatusCode Status, JsonElement Json)> SendDataRefAsync(KoaljaTestServer server, string dataRef, string id = "r-1") =>
+        SendJsonAsync(server, HttpMethod.Post, "application/cloudevents+json",
+            JsonSerializer.Serialize(new Dictionary<string, string> { ["specversion"] = "1.0", ["id"] = id, ["type"] = "com.example.report", ["source"] = "/reports", ["dataref"] = dataRef }));
+
+    /// <summary>A loopback port nothing listens on (one just freed).</summary>
+    private static int ClosedPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static async Task<(HttpStatusCode Status, JsonElement Json)> SendJsonAsync(KoaljaTestServer server, HttpMethod method, string contentType, string body)

@@ -11,7 +11,8 @@ namespace Koalja.Router.Tests;
 
 /// <summary>
 /// A real HTTP server on a free loopback port: it records every request it gets (method, path, headers, body),
-/// answers with <see cref="Status"/>, and serves <see cref="Files"/> at <c>/files/{name}</c>.
+/// answers with <see cref="Status"/>, serves <see cref="Files"/> at <c>/files/{name}</c>, and answers <c>/raw/{name}</c>
+/// with <see cref="Handlers"/> (a body that stalls, ends early, a redirect).
 /// </summary>
 internal sealed class HttpReceiver : IAsyncDisposable
 {
@@ -29,6 +30,9 @@ internal sealed class HttpReceiver : IAsyncDisposable
 
     public ConcurrentDictionary<string, (byte[] Content, string MediaType)> Files { get; } = new();
 
+    /// <summary>What answers <c>/raw/{name}</c>, by name (404 for a name not here).</summary>
+    public ConcurrentDictionary<string, RequestDelegate> Handlers { get; } = new();
+
     /// <summary>The status the receiver answers requests with (not file downloads).</summary>
     public int Status { get; set; } = StatusCodes.Status202Accepted;
 
@@ -40,6 +44,16 @@ internal sealed class HttpReceiver : IAsyncDisposable
         var app = builder.Build();
         HttpReceiver? self = null;
         app.MapGet("/files/{name}", (string name) => self!.Files.TryGetValue(name, out var file) ? Results.Bytes(file.Content, file.MediaType) : Results.NotFound());
+        app.MapGet("/raw/{name}", (RequestDelegate)(http =>
+        {
+            if (self!.Handlers.TryGetValue((string)http.Request.RouteValues["name"]!, out var handler))
+            {
+                return handler(http);
+            }
+
+            http.Response.StatusCode = StatusCodes.Status404NotFound;
+            return Task.CompletedTask;
+        }));
         app.Map("/{**path}", async (HttpContext http) =>
         {
             using var body = new MemoryStream();

@@ -29,6 +29,11 @@ internal static class UpCommand
         var storage = new Option<string?>("--storage") { Description = "Where values are stored: local:PATH, s3://BUCKET/PREFIX?endpoint=URL, azblob://CONTAINER/PREFIX (default: STORAGETYPE, else the data directory)" };
         var registry = new Option<string?>("--registry") { Description = "The registry: postgres://USER:PASSWORD@HOST:PORT/DATABASE or sqlite:PATH (default: KOALJA_REGISTRY, else SQLite in the data directory)" };
         var allowHost = new Option<string[]>("--allow-host") { Description = "A host name the server answers to besides localhost and its addresses", AllowMultipleArgumentsPerToken = false };
+        var datarefAllow = new Option<string[]>("--dataref-allow")
+        {
+            Description = "A CIDR range, address or host name an event's dataref may be fetched from besides public addresses (loopback, private and link-local ones are refused otherwise)",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var taskHost = new Option<string>("--task-host")
         {
             Description = "Where tasks run: inprocess; functions (a Functions worker process per task, reached over HTTP, as in the cluster); remote (task functions elsewhere, at --task-urls)",
@@ -52,7 +57,7 @@ internal static class UpCommand
         };
         var command = new Command("up", "Run pipelines on this machine, with an HTTP API on 127.0.0.1")
         {
-            files, port, data, attempts, retryDelay, slots, slotCooldown, timeout, maxDrop, maxEvent, verbose, listen, allowHost, storage, registry, taskHost, functionsApp,
+            files, port, data, attempts, retryDelay, slots, slotCooldown, timeout, maxDrop, maxEvent, verbose, listen, allowHost, datarefAllow, storage, registry, taskHost, functionsApp,
             scalerPort, taskUrls, taskDiscovery, passEnv,
         };
         command.SetAction(async (parse, cancellationToken) =>
@@ -69,7 +74,7 @@ internal static class UpCommand
                 Seconds(parse.GetValue(timeout), 1, 7 * 86_400) ? null : $"--timeout {parse.GetValue(timeout)}: 1 to 604800 seconds an execution may run",
                 parse.GetValue(maxDrop) < 1 ? $"--max-drop {parse.GetValue(maxDrop)}: at least 1 byte" : null,
                 parse.GetValue(maxEvent) < 1 ? $"--max-event {parse.GetValue(maxEvent)}: at least 1 byte" : null,
-            }.OfType<string>().ToList();
+            }.Concat(new RuntimeOptions { DataRefAllow = parse.GetValue(datarefAllow) ?? [] }.Problems()).OfType<string>().ToList();
             if (refused.Count > 0)
             {
                 refused.ForEach(r => stderr.WriteLine("koalja: " + r));
@@ -85,6 +90,7 @@ internal static class UpCommand
                 CommandTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
                 MaxDropBytes = parse.GetValue(maxDrop),
                 MaxEventBytes = parse.GetValue(maxEvent),
+                DataRefAllow = parse.GetValue(datarefAllow) ?? [],
             };
             if (!System.Net.IPAddress.TryParse(parse.GetValue(listen), out var address))
             {

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
 
 namespace Koalja.Router.Events;
 
@@ -7,78 +8,147 @@ namespace Koalja.Router.Events;
 internal sealed class DataRefException(string message) : Exception(message);
 
 /// <summary>
-/// Fetches the content a CloudEvent's <c>dataref</c> points at: http or https only, within a time limit, and never
-/// from cloud metadata services and their kin (<see cref="IsForbidden"/>), checked on the address actually connected
-/// to, redirects included. The caller streams the body into storage with its size limit.
+/// Fetches the content a CloudEvent's <c>dataref</c> points at: http or https only (redirects too, followed here), the
+/// whole fetch — connecting, the answer, and its body streamed into storage — within <see cref="Runtime.RuntimeOptions.DataRefTimeout"/>,
+/// and only from public addresses or those <see cref="Runtime.RuntimeOptions.DataRefAllow"/> lists (<see cref="IsForbidden"/>),
+/// checked on the address actually connected to, redirects included; no proxy is used, so that address is the server's.
+/// A failure on the network (refused, a forbidden address, no such host, the timeout, an answer that is not 2xx, a body
+/// that ends early) is told to the sender in one and the same words, so a dataref cannot scan the server's network;
+/// the cause is logged.
 /// </summary>
 internal sealed class DataRefFetcher : IDisposable
 {
     private const int MaxRedirects = 5;
     private readonly HttpClient _http;
+    private readonly TimeSpan _timeout;
+    private readonly DataRefAllowList _allow;
+    private readonly ILogger _log;
 
-    public DataRefFetcher(TimeSpan timeout)
+    public DataRefFetcher(Runtime.RuntimeOptions options, ILogger<DataRefFetcher> log)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        _timeout = options.DataRefTimeout;
+        _allow = DataRefAllowList.Parse(options.DataRefAllow);
+        _log = log;
         var handler = new SocketsHttpHandler
         {
-            AllowAutoRedirect = true,
-            MaxAutomaticRedirections = MaxRedirects,
+            AllowAutoRedirect = false,
+            UseProxy = false,
             ConnectTimeout = TimeSpan.FromSeconds(10),
             PooledConnectionLifetime = TimeSpan.FromMinutes(2),
             ConnectCallback = ConnectAsync,
         };
-        _http = new HttpClient(handler) { Timeout = timeout };
+        _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
         _http.DefaultRequestHeaders.UserAgent.ParseAdd("koalja-dataref/" + (typeof(DataRefFetcher).Assembly.GetName().Version?.ToString(3) ?? "0"));
     }
 
-    /// <summary>The response whose body is the content (the caller disposes it), and its declared length if any.</summary>
+    /// <summary>
+    /// Fetches <paramref name="dataRef"/> and hands its body to <paramref name="consume"/> (which stores it), all within the
+    /// time limit; returns what <paramref name="consume"/> made and the answer's media type.
+    /// </summary>
     /// <exception cref="DataRefException">The reference is not fetchable, or the fetch failed.</exception>
-    public async Task<HttpResponseMessage> GetAsync(string dataRef, long maxBytes, CancellationToken cancellationToken)
+    public async Task<(T Result, string? MediaType)> FetchAsync<T>(string dataRef, long maxBytes, Func<Stream, CancellationToken, Task<T>> consume,
+        CancellationToken cancellationToken)
     {
-        if (!Uri.TryCreate(dataRef, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        ArgumentNullException.ThrowIfNull(consume);
+        if (!Uri.TryCreate(dataRef, UriKind.Absolute, out var uri) || !IsHttp(uri))
         {
             throw new DataRefException($"dataref '{Api.ApiSecurity.Printable(dataRef)}' is not an absolute http:// or https:// URL that Koalja can fetch");
         }
 
-        HttpResponseMessage response;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_timeout);
+        var token = deadline.Token;
+        HttpResponseMessage? response = null;
+        BodyStream? body = null;
         try
         {
-            response = await _http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            var current = uri;
+            for (var redirects = 0; ; redirects++)
+            {
+                response = await _http.GetAsync(current, HttpCompletionOption.ResponseHeadersRead, token);
+                if ((int)response.StatusCode is not (301 or 302 or 303 or 307 or 308) || response.Headers.Location is not { } location)
+                {
+                    break;
+                }
+
+                var next = location.IsAbsoluteUri ? location : new Uri(current, location);
+                if (!IsHttp(next))
+                {
+                    throw new DataRefException($"dataref {uri} redirected to '{Api.ApiSecurity.Printable(next.OriginalString)}', which is not an http:// or https:// URL that Koalja can fetch");
+                }
+
+                if (redirects == MaxRedirects)
+                {
+                    throw Unfetchable(uri, $"more than {MaxRedirects} redirects");
+                }
+
+                response.Dispose();
+                response = null;
+                current = next;
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                throw Unfetchable(uri, $"{current} answered {(int)response.StatusCode} {response.ReasonPhrase}");
+            }
+
+            if (response.Content.Headers.ContentLength > maxBytes)
+            {
+                throw new DataRefException($"dataref {uri} is {response.Content.Headers.ContentLength:N0} bytes, over the limit of {maxBytes:N0}");
+            }
+
+            body = new BodyStream(await response.Content.ReadAsStreamAsync(token), token);
+            var result = await consume(body, token);
+            return (result, response.Content.Headers.ContentType?.MediaType);
         }
-        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new DataRefException($"dataref {uri} did not answer within {_http.Timeout.TotalSeconds:0} s");
+            throw Unfetchable(uri, $"not fetched and stored within {_timeout.TotalSeconds:0.###} s");
         }
         catch (HttpRequestException e)
         {
-            throw new DataRefException($"dataref {uri} could not be fetched: {e.Message}");
+            throw Unfetchable(uri, e.Message);
         }
-
-        if (!response.IsSuccessStatusCode)
+        catch (Exception e) when (body?.Failure is { } failure && e is not DataRefException)
         {
-            response.Dispose();
-            throw new DataRefException($"dataref {uri} answered {(int)response.StatusCode} {response.ReasonPhrase}");
+            throw Unfetchable(uri, "its body could not be read: " + failure.Message);
         }
-
-        if (response.Content.Headers.ContentLength > maxBytes)
+        finally
         {
-            response.Dispose();
-            throw new DataRefException($"dataref {uri} is {response.Content.Headers.ContentLength:N0} bytes, over the limit of {maxBytes:N0}");
-        }
+            if (body is not null)
+            {
+                await body.DisposeAsync();
+            }
 
-        return response;
+            response?.Dispose();
+        }
     }
 
     public void Dispose() => _http.Dispose();
 
-    private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    private static bool IsHttp(Uri uri) => uri.Scheme is "http" or "https";
+
+    /// <summary>The one answer for every failure on the network (the cause is logged, not told).</summary>
+    private DataRefException Unfetchable(Uri uri, string cause)
     {
-        var addresses = IPAddress.TryParse(context.DnsEndPoint.Host, out var literal)
+        // Without user info and query: a presigned URL's signature stays out of the log.
+        _log.LogWarning("dataref {Url} could not be fetched: {Cause}",
+            uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped), cause);
+        return new DataRefException($"dataref {uri} could not be fetched: Koalja fetches a dataref only from a public address or one koalja up "
+            + $"--dataref-allow names, and only a 2xx answer with all of its body within {_timeout.TotalSeconds:0.###} s");
+    }
+
+    private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    {
+        var host = context.DnsEndPoint.Host;
+        var addresses = IPAddress.TryParse(host, out var literal)
             ? [literal]
-            : await Dns.GetHostAddressesAsync(context.DnsEndPoint.Host, cancellationToken);
-        var allowed = addresses.Where(a => !IsForbidden(a)).ToArray();
+            : await Dns.GetHostAddressesAsync(host, cancellationToken);
+        var allowed = addresses.Where(a => _allow.Allows(host, a)).ToArray();
         if (allowed.Length == 0)
         {
-            throw new HttpRequestException($"{context.DnsEndPoint.Host} is a cloud metadata, link-local, multicast or unspecified address, which Koalja does not fetch from");
+            throw new HttpRequestException($"{host} ({string.Join(", ", addresses.Select(a => a.ToString()))}) is not a public address, and --dataref-allow does not name it");
         }
 
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -95,50 +165,81 @@ internal sealed class DataRefFetcher : IDisposable
     }
 
     /// <summary>
-    /// Cloud metadata and other host-internal services: link-local (169.254/16, fe80::/10, where AWS, Azure and GCP
-    /// answer), AWS's IPv6 endpoint fd00:ec2::254, Alibaba's 100.100.100.200, Oracle's 192.0.0.192, multicast, the
-    /// unspecified address — also written as an IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d) or NAT64
-    /// (64:ff9b::a.b.c.d) IPv6 address.
+    /// Not fetched from unless <see cref="Runtime.RuntimeOptions.DataRefAllow"/> lists it: loopback (127/8, ::1), private
+    /// (10/8, 172.16/12, 192.168/16), CGNAT (100.64/10, where Alibaba's metadata 100.100.100.200 is), "this network" (0/8),
+    /// IETF protocol assignments (192.0.0/24, where Oracle's metadata 192.0.0.192 is), link-local (169.254/16, fe80::/10,
+    /// where AWS, Azure and GCP answer), unique-local (fc00::/7, where AWS's fd00:ec2::254 is), site-local (fec0::/10),
+    /// local-use NAT64 (64:ff9b:1::/48), multicast, reserved and the unspecified address — also written as an IPv4-mapped
+    /// (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d) or NAT64 (64:ff9b::a.b.c.d) IPv6 address.
     /// </summary>
-    internal static bool IsForbidden(IPAddress address)
+    internal static bool IsForbidden(IPAddress address) => DataRefAllowList.InAny(address, DataRefAllowList.NotPublic);
+
+    /// <summary>Never fetched from, whatever is allowed: nothing listens there (unspecified, multicast, broadcast).</summary>
+    internal static bool IsNeverFetched(IPAddress address) => DataRefAllowList.InAny(address, DataRefAllowList.Unfetchable);
+
+    /// <summary>
+    /// The fetched body as the store reads it: every read within the fetch's time limit, and a read that fails (the
+    /// connection lost, the body shorter than announced) remembered, so that it is told apart from the store's own failures.
+    /// </summary>
+    private sealed class BodyStream(Stream inner, CancellationToken deadline) : Stream
     {
-        if (address.Equals(IPAddress.IPv6Any) || address.IsIPv6LinkLocal || address.IsIPv6Multicast || address.Equals(AwsMetadataV6))
+        public Exception? Failure { get; private set; }
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            return true;
+            using var linked = cancellationToken.CanBeCanceled && cancellationToken != deadline
+                ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline) : null;
+            try
+            {
+                return await inner.ReadAsync(buffer, linked?.Token ?? deadline);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Failure = e;
+                throw;
+            }
         }
 
-        if (EmbeddedIPv4(address) is { } v4)
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        // Synchronous reads go the same way, so that the time limit holds for them too.
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override void Flush()
         {
-            address = v4;
         }
 
-        if (address.AddressFamily != AddressFamily.InterNetwork)
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
         {
-            return false;
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
         }
 
-        var b = address.GetAddressBytes();
-        return b is [0, 0, 0, 0] or [169, 254, _, _] or [100, 100, 100, 200] or [192, 0, 0, 192] || b[0] >= 224;
-    }
-
-    private static readonly IPAddress AwsMetadataV6 = IPAddress.Parse("fd00:ec2::254");
-
-    /// <summary>The IPv4 address an IPv6 one carries: mapped (::ffff:0:0/96), compatible (::/96, not :: or ::1) or NAT64 (64:ff9b::/96).</summary>
-    private static IPAddress? EmbeddedIPv4(IPAddress address)
-    {
-        if (address.AddressFamily != AddressFamily.InterNetworkV6)
+        public override async ValueTask DisposeAsync()
         {
-            return null;
+            await inner.DisposeAsync();
+            await base.DisposeAsync();
         }
-
-        if (address.IsIPv4MappedToIPv6)
-        {
-            return address.MapToIPv4();
-        }
-
-        var b = address.GetAddressBytes();
-        var nat64 = b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && b.AsSpan(4, 8).IndexOfAnyExcept((byte)0) < 0;
-        var compatible = b.AsSpan(0, 12).IndexOfAnyExcept((byte)0) < 0 && !(b[12] == 0 && b[13] == 0 && b[14] == 0 && b[15] <= 1);
-        return nat64 || compatible ? new IPAddress(b.AsSpan(12, 4)) : null;
     }
 }

@@ -62,10 +62,9 @@ internal sealed class EventIngress(PipelineRouter router, IArtifactStore store, 
             }
             else
             {
-                using var response = await fetcher.GetAsync(dataRef, options.MaxDropBytes, cancellationToken);
-                await using var content = await response.Content.ReadAsStreamAsync(cancellationToken);
-                artifact = await store.PutAsync(content, options.MaxDropBytes, cancellationToken);
-                if (evt.DataContentType is null && response.Content.Headers.ContentType?.MediaType is { } fetched)
+                (artifact, var fetched) = await fetcher.FetchAsync(dataRef, options.MaxDropBytes,
+                    (content, deadline) => store.PutAsync(content, options.MaxDropBytes, deadline), cancellationToken);
+                if (evt.DataContentType is null && fetched is not null)
                 {
                     mediaType = fetched;
                 }

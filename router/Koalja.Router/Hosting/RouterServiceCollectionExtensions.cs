@@ -45,7 +45,7 @@ public static class RouterServiceCollectionExtensions
         services.AddSingleton(options);
         services.AddSingleton<PipelineRouter>();
         services.AddSingleton<Api.RouterMetrics>();
-        services.AddSingleton(_ => new DataRefFetcher(options.DataRefTimeout));
+        services.AddSingleton<DataRefFetcher>();
         services.AddSingleton<EventIngress>();
         services.AddHostedService(sp =>
         {

@@ -26,8 +26,15 @@ public sealed record RuntimeOptions
     /// <summary>Most events in one batch request.</summary>
     public int MaxBatchEvents { get; init; } = 1000;
 
-    /// <summary>Fetching an event's <c>dataref</c> taking longer fails the event.</summary>
+    /// <summary>Fetching an event's <c>dataref</c> (connecting, the answer and its whole body into storage) taking longer fails the event.</summary>
     public TimeSpan DataRefTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Where a <c>dataref</c> may be fetched from besides public addresses (<c>koalja up --dataref-allow</c>): CIDR ranges
+    /// (<c>10.0.0.0/8</c>, <c>fd00::/8</c>), single addresses, and host names, whose every address may then be fetched from.
+    /// Loopback, private, CGNAT, unique-local, link-local and cloud metadata addresses are refused unless listed here.
+    /// </summary>
+    public IReadOnlyList<string> DataRefAllow { get; init; } = [];
 
     /// <summary>Largest code drop (a script or an archive, before unpacking).</summary>
     public long MaxCodeBytes { get; init; } = 256L << 20;
@@ -86,6 +93,14 @@ public sealed record RuntimeOptions
         AtLeast(MaxCodeBytes, 1, "MaxCodeBytes");
         AtLeast(MaxBatch, 1, "MaxBatch");
         Positive(DataRefTimeout, "DataRefTimeout");
+        foreach (var entry in DataRefAllow)
+        {
+            if (Events.DataRefAllowList.Problem(entry) is { } problem)
+            {
+                problems.Add($"DataRefAllow (--dataref-allow) {problem}");
+            }
+        }
+
         Positive(CommandTimeout, "CommandTimeout (--timeout)");
         if (LeaseTtl < TimeSpan.FromSeconds(3))
         {
