@@ -50,6 +50,35 @@ public sealed class OutOfSpaceTests : IDisposable
         using var healthy = await WaitForHealthAsync(server, HttpStatusCode.OK);
     }
 
+    [TmpfsFact]
+    public async Task ADropOntoAFullDiskIsA507ProblemThatRecordsNothingAndGoesThroughOnceThereIsRoom()
+    {
+        using var blobs = new Tmpfs(Path.Combine(_data, "blobs"), 1024); // the content store
+        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.OneCommand("full", "cp \"$KOALJA_INPUT_IN\" \"$KOALJA_OUTPUT_OUT\""), data: _data);
+        var filler = blobs.Fill();
+
+        using (var refused = await server.Http.PostAsync("pipelines/full/drop", new ByteArrayContent(new byte[200_000])))
+        {
+            Assert.Equal(HttpStatusCode.InsufficientStorage, refused.StatusCode);
+            Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+            Assert.Contains("ran out of disk space", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.NotNull(refused.Headers.RetryAfter);
+        }
+
+        using (var health = await server.Http.GetAsync("healthz"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        }
+
+        Assert.Empty(await server.ValuesAsync("full", "drop"));
+        File.Delete(filler);
+        await server.DropAsync("full", "drop", "room again");
+        await server.WaitIdleAsync("full");
+        Assert.Single(await server.ValuesAsync("full", "work"));
+        using var healthy = await server.Http.GetAsync("healthz");
+        Assert.Equal(HttpStatusCode.OK, healthy.StatusCode);
+    }
+
     private static async Task<HttpResponseMessage> WaitForHealthAsync(KoaljaTestServer server, HttpStatusCode expected)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);

@@ -34,6 +34,17 @@ public static partial class ErrorAnswers
             {
                 return; // the client is gone: nobody to answer
             }
+            catch (Exception e) when (!http.Response.HasStarted && Registry.RegistryFull.Is(e))
+            {
+                // the store or the registry is full: nothing of the request was recorded, and it may be sent again once there is room
+                OutOfSpace(logger, e, http.Request.Method, ApiSecurity.Printable(http.Request.Path.Value ?? ""));
+                http.RequestServices.GetService<Runtime.PipelineRouter>()?.Space.OutOfSpace(Runtime.SpaceHealth.Storage);
+                http.Response.Clear();
+                http.Response.Headers.RetryAfter = "30";
+                await Problems.Status(StatusCodes.Status507InsufficientStorage, "Insufficient storage",
+                    "The server ran out of disk space and recorded nothing of this request; send it again once there is room (GET /healthz tells).").ExecuteAsync(http);
+                return;
+            }
             catch (Exception e) when (!http.Response.HasStarted)
             {
                 Failed(logger, e, http.Request.Method, ApiSecurity.Printable(http.Request.Path.Value ?? ""));
@@ -66,6 +77,9 @@ public static partial class ErrorAnswers
     }
 
     private static string Title(int status) => ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } phrase ? phrase : $"Error {status}";
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Method} {Path} ran out of disk space; the client got a 507")]
+    private static partial void OutOfSpace(ILogger logger, Exception exception, string method, string path);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Method} {Path} failed; the client got a 500")]
     private static partial void Failed(ILogger logger, Exception exception, string method, string path);

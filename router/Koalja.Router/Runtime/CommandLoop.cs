@@ -17,18 +17,20 @@ internal sealed partial class CommandLoop
     private readonly Action<RouterCommand, AfterCommit> _apply;
     private readonly Action _reload;
     private readonly Func<Action<ValueRecord>?> _subscribers;
+    private readonly Action _committed;
     private readonly ILogger _log;
     private Task? _loop;
 
     /// <param name="apply">Applies one command inside the batch's transaction.</param>
     /// <param name="reload">Rebuilds the in-memory state from the registry after a failed transaction.</param>
     /// <param name="subscribers">Who hears of every committed value.</param>
-    public CommandLoop(RouterState state, Action<RouterCommand, AfterCommit> apply, Action reload, Func<Action<ValueRecord>?> subscribers)
+    public CommandLoop(RouterState state, Action<RouterCommand, AfterCommit> apply, Action reload, Func<Action<ValueRecord>?> subscribers, Action committed)
     {
         _state = state;
         _apply = apply;
         _reload = reload;
         _subscribers = subscribers;
+        _committed = committed;
         _log = state.Log;
     }
 
@@ -75,6 +77,7 @@ internal sealed partial class CommandLoop
                 }
 
                 writer.Commit();
+                _committed();
             }
             catch (Exception e)
             {

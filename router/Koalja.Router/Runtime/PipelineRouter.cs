@@ -48,7 +48,7 @@ public sealed class PipelineRouter : IAsyncDisposable
         _activate = new ActivateCodeHandler(_state);
         _replay = new ReplayHandler(_state, routing);
         _deadLetters = new DeadLetterHandler(_state);
-        _loop = new CommandLoop(_state, Apply, _recovery.Reload, () => ValueRecorded);
+        _loop = new CommandLoop(_state, Apply, _recovery.Reload, () => ValueRecorded, () => Space.Room(SpaceHealth.Storage)); // a commit went through: there is room
     }
 
     /// <summary>Raised after a value is committed (dropped or produced); for live views and waiting clients.</summary>

@@ -1,22 +1,26 @@
 namespace Koalja.Router.Runtime;
 
 /// <summary>
-/// Whether the server is short of disk space or quota (its registry, its store, or a task's working directory): set by
-/// whatever failed for want of room, cleared by the next write that succeeds. <c>/healthz</c> reports it.
+/// Whether the server is short of disk space or quota, by where a write failed for want of room (the registry, the
+/// store, a task's working directory); each is cleared by the next write there that succeeds. <c>/healthz</c> reports it.
 /// </summary>
 public sealed class SpaceHealth(TimeProvider time)
 {
-    private readonly Lock _gate = new();
-    private (string Where, DateTimeOffset Since)? _short;
+    /// <summary>Where a drop or an event is written: the store and the registry.</summary>
+    public const string Storage = "the server's storage";
 
-    /// <summary>What ran out of space, where, and since when; null while writes succeed.</summary>
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, DateTimeOffset> _short = new(StringComparer.Ordinal);
+    private volatile bool _any;
+
+    /// <summary>What ran out of space first, and since when, of what has not had room since; null while writes succeed.</summary>
     public (string Where, DateTimeOffset Since)? Shortage
     {
         get
         {
             lock (_gate)
             {
-                return _short;
+                return _short.Count == 0 ? null : _short.OrderBy(s => s.Value).Select(s => (s.Key, s.Value)).First();
             }
         }
     }
@@ -26,21 +30,23 @@ public sealed class SpaceHealth(TimeProvider time)
     {
         lock (_gate)
         {
-            _short = (where, _short?.Since ?? time.GetUtcNow());
+            _short.TryAdd(where, time.GetUtcNow());
+            _any = true;
         }
     }
 
-    /// <summary>A write succeeded: there is room again.</summary>
-    public void Room()
+    /// <summary>A write in <paramref name="where"/> succeeded: there is room there again.</summary>
+    public void Room(string where)
     {
-        if (_short is null)
+        if (!_any)
         {
             return; // the common case: no lock taken
         }
 
         lock (_gate)
         {
-            _short = null;
+            _short.Remove(where);
+            _any = _short.Count > 0;
         }
     }
 }

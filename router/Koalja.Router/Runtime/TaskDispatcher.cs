@@ -339,7 +339,8 @@ internal sealed partial class TaskDispatcher
             try
             {
                 var decision = await _router.FinishAsync(command()); // a new command each time: each completes once
-                _router.Space.Room();
+                _router.Space.Room($"task {_runtime.Name}/{_task}");
+                _router.Space.Room(SpaceHealth.Storage);
                 return decision;
             }
             catch (PipelineNotOwnedException)
@@ -351,7 +352,7 @@ internal sealed partial class TaskDispatcher
                 var delay = _options.RetryDelayFor(failures);
                 if (Registry.RegistryFull.Is(e))
                 {
-                    _router.Space.OutOfSpace("the registry");
+                    _router.Space.OutOfSpace(SpaceHealth.Storage);
                 }
 
                 LogFinishFailed(e, _runtime.Name, _task, snapshotId, delay);
