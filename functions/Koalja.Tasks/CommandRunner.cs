@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Text;
 using Koalja.Storage;
 using Koalja.Core.Templates;
+using Koalja.Tasks.Sandboxing;
 
 namespace Koalja.Tasks;
 
@@ -16,7 +17,7 @@ namespace Koalja.Tasks;
 /// <c>#!</c> line, else with /bin/sh) in the same working directory, with <c>KOALJA_CODE_DIR</c> naming
 /// the directory the code was unpacked in.
 /// </summary>
-internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRuntimeOptions options, TimeProvider time) : ITaskRunner
+internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRuntimeOptions options, SandboxPlan? sandbox, TimeProvider time) : ITaskRunner, IAsyncDisposable
 {
     private readonly WorkspacePool _workspaces = new(options.WorkRoot);
 
@@ -38,7 +39,8 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
     public async Task<TaskOutcome> RunAsync(TaskInvocation invocation, CancellationToken cancellationToken)
     {
         var started = time.GetUtcNow();
-        var work = _workspaces.Rent(invocation.Pipeline, invocation.Task);
+        var workspace = _workspaces.Rent(invocation.Pipeline, invocation.Task);
+        var work = workspace.Directory;
         try
         {
             var setup = await PrepareAsync(invocation, work, cancellationToken);
@@ -47,7 +49,7 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
                 return new TaskOutcome(false, [], started, time.GetUtcNow(), Error: setupError);
             }
 
-            var run = await ExecuteAsync(setup.Arguments, setup.Environment, work, cancellationToken);
+            var run = await ExecuteAsync(setup.Arguments, setup.Environment, workspace, cancellationToken);
             var ranIn = ExecutionEnvironment.Of(setup.Arguments, invocation.TaskSpec.Executor?.Image);
             if (!run.Succeeded)
             {
@@ -63,7 +65,7 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
         }
         finally
         {
-            _workspaces.Return(invocation.Pipeline, invocation.Task, work,
+            _workspaces.Return(invocation.Pipeline, invocation.Task, workspace,
                 invocation.Inputs.Select(i => i.Name).ToHashSet(StringComparer.Ordinal),
                 invocation.TaskSpec.Outputs.Select(o => o.Name).ToHashSet(StringComparer.Ordinal));
         }
@@ -226,7 +228,60 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
         return buffer.ToArray();
     }
 
-    private async Task<RunResult> ExecuteAsync(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, string work, CancellationToken cancellationToken)
+    private async Task<RunResult> ExecuteAsync(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, Workspace workspace, CancellationToken cancellationToken)
+    {
+        var logPath = Path.Combine(workspace.Directory, "koalja.log");
+        await using var log = new LogWriter(logPath, options.StderrTailBytes);
+        CommandExit exit;
+        if (sandbox is null)
+        {
+            exit = await RunBareAsync(arguments, _inherited.Concat(environment), workspace.Directory, log, cancellationToken);
+        }
+        else
+        {
+            try
+            {
+                if (workspace.Sandbox is null)
+                {
+                    workspace.ScratchMounts = sandbox.MountPointsInScratch(workspace.Directory, workspace.Scratch);
+                    workspace.Sandbox = await CommandSandbox.StartAsync(sandbox, workspace.Directory, workspace.Scratch, _inherited, cancellationToken);
+                }
+
+                // inside, /tmp is the sandbox's own: a TMPDIR of the server's would name a directory the command cannot see
+                exit = await workspace.Sandbox.RunAsync(arguments, _inherited.Concat(environment).Where(v => v.Key != "TMPDIR").Append(new("TMPDIR", "/tmp")), log, options.CommandTimeout, cancellationToken);
+            }
+            catch (SandboxException e)
+            {
+                exit = new CommandExit(null, $"the command's sandbox could not be made: {e.Message}");
+            }
+        }
+
+        await log.DisposeAsync();
+        var logSha = await StoreLogAsync(logPath, cancellationToken);
+        if (exit.ExitCode is not { } exitCode)
+        {
+            return new RunResult(false, null, exit.Error, log.StderrTail, logSha, exit.Permanent);
+        }
+
+        // The shell's own codes for a program it could not find (127) or run (126): the same next time.
+        var error = exit.Error;
+        var permanent = error is null && exitCode is 126 or 127;
+        error ??= exitCode switch
+        {
+            0 => null,
+            127 => "exit code 127: a program the command runs was not found",
+            126 => "exit code 126: a program the command runs cannot be executed (not executable, or not a program)",
+            _ => $"exit code {exitCode}",
+        };
+        return new RunResult(error is null, exitCode, error, log.StderrTail, logSha, permanent);
+    }
+
+    /// <summary>
+    /// Runs the command as a child of this process, where no sandbox is made (on Kubernetes the task's container is one;
+    /// elsewhere the runtime warned). What it leaves running with its output is killed (found by the pipes), so that
+    /// it can neither keep the execution open past its timeout nor hold the worker slot.
+    /// </summary>
+    private async Task<CommandExit> RunBareAsync(IReadOnlyList<string> arguments, IEnumerable<KeyValuePair<string, string>> environment, string work, LogWriter log, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo(arguments[0])
         {
@@ -242,13 +297,11 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
         }
 
         start.Environment.Clear(); // never the server's credentials
-        foreach (var (name, value) in _inherited.Concat(environment))
+        foreach (var (name, value) in environment)
         {
             start.Environment[name] = value;
         }
 
-        var logPath = Path.Combine(work, "koalja.log");
-        await using var log = new LogWriter(logPath, options.StderrTailBytes);
         using var process = new Process { StartInfo = start };
         try
         {
@@ -256,8 +309,7 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
         }
         catch (Win32Exception e)
         {
-            // Not found, not allowed, not a program, a path through a file: the same next time. (A fork refused for want of memory or processes is not.)
-            return new RunResult(false, null, $"Cannot start '{arguments[0]}': {e.Message}", null, null, Permanent: e.NativeErrorCode is 2 or 13 or 8 or 20);
+            return CommandExit.CannotStart(arguments[0], e.NativeErrorCode, e.Message);
         }
 
         process.StandardInput.Close();
@@ -276,9 +328,8 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
             error = cancellationToken.IsCancellationRequested ? "cancelled" : $"timed out after {options.CommandTimeout}";
         }
 
-        // The execution is the command: once it has exited (or was killed), what it left running with its output
-        // (a background job, one in a new session) gets a moment to finish writing, then is killed, so that it can
-        // neither keep the execution open past its timeout nor hold the worker slot.
+        // Once the command has exited (or was killed), what it left running with its output (a background job, one in
+        // a new session) gets a moment to finish writing, then is killed.
         if (await Task.WhenAny(pumps, Task.Delay(error is null ? BackgroundGrace : KilledGrace, CancellationToken.None)) != pumps)
         {
             var killed = OutputHolders.Kill(process.StandardOutput.BaseStream, process.StandardError.BaseStream);
@@ -297,20 +348,10 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
         }
 
         await pumps;
-        await log.DisposeAsync();
-        var logSha = await StoreLogAsync(logPath, cancellationToken);
-        var exitCode = process.ExitCode;
-        // The shell's own codes for a program it could not find (127) or run (126): the same next time.
-        var permanent = error is null && exitCode is 126 or 127;
-        error ??= exitCode switch
-        {
-            0 => null,
-            127 => "exit code 127: a program the command runs was not found",
-            126 => "exit code 126: a program the command runs cannot be executed (not executable, or not a program)",
-            _ => $"exit code {exitCode}",
-        };
-        return new RunResult(error is null, exitCode, error, log.StderrTail, logSha, permanent);
+        return new CommandExit(process.ExitCode, error);
     }
+
+    public ValueTask DisposeAsync() => _workspaces.DisposeAsync();
 
     private async Task<string?> StoreLogAsync(string logPath, CancellationToken cancellationToken)
     {

@@ -28,27 +28,33 @@ internal sealed class LogWriter(string path, int tailBytes) : IAsyncDisposable
         int read;
         while ((read = await ReadAsync(source, buffer)) > 0)
         {
-            await _lock.WaitAsync();
-            try
-            {
-                await _file.WriteAsync(buffer.AsMemory(0, read));
-            }
-            finally
-            {
-                _lock.Release();
-            }
+            await AppendAsync(buffer.AsMemory(0, read), isError);
+        }
+    }
 
-            if (isError)
+    /// <summary>Output of the command, as it came (from a pipe, or relayed from its sandbox).</summary>
+    public async Task AppendAsync(ReadOnlyMemory<byte> output, bool isError)
+    {
+        await _lock.WaitAsync();
+        try
+        {
+            await _file.WriteAsync(output);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+
+        if (isError)
+        {
+            lock (_tail)
             {
-                lock (_tail)
+                foreach (var b in output.Span)
                 {
-                    for (var i = 0; i < read; i++)
+                    _tail.Enqueue(b);
+                    if (_tail.Count > tailBytes)
                     {
-                        _tail.Enqueue(buffer[i]);
-                        if (_tail.Count > tailBytes)
-                        {
-                            _tail.Dequeue();
-                        }
+                        _tail.Dequeue();
                     }
                 }
             }

@@ -1,11 +1,12 @@
 using Koalja.Core.Contract;
 using Koalja.Core.Spec;
 using Koalja.Storage;
+using Koalja.Tasks.Sandboxing;
 
 namespace Koalja.Tasks;
 
 /// <summary>The task runtime: picks the runner for a task (a built-in type, or its executor command).</summary>
-public sealed class TaskRuntime : ITaskRunner, IDisposable
+public sealed class TaskRuntime : ITaskRunner, IDisposable, IAsyncDisposable
 {
     private readonly CommandRunner _command;
     private readonly FileSplitRunner _fileSplit;
@@ -17,8 +18,10 @@ public sealed class TaskRuntime : ITaskRunner, IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         _time = time;
-        Code = new CodeCache(options.CodeRoot ?? Path.Combine(options.WorkRoot, "code"), store);
-        _command = new CommandRunner(store, Code, options, time);
+        var codeRoot = options.CodeRoot ?? Path.Combine(options.WorkRoot, "code");
+        Code = new CodeCache(codeRoot, store);
+        Isolation = CommandIsolation.For(options, codeRoot, out var sandbox);
+        _command = new CommandRunner(store, Code, options, sandbox, time);
         _fileSplit = new FileSplitRunner(store, time);
         _http = new HttpClient(new SocketsHttpHandler
         {
@@ -30,6 +33,9 @@ public sealed class TaskRuntime : ITaskRunner, IDisposable
         _http.DefaultRequestHeaders.UserAgent.ParseAdd("koalja/" + (typeof(TaskRuntime).Assembly.GetName().Version?.ToString(3) ?? "0"));
         _sink = new CloudEventSinkRunner(store, _http, options, time);
     }
+
+    /// <summary>How commands are isolated here: in a sandbox, or not and why (for the server to show at start).</summary>
+    public CommandIsolation Isolation { get; }
 
     /// <summary>Dropped code, unpacked per version.</summary>
     public CodeCache Code { get; }
@@ -66,5 +72,15 @@ public sealed class TaskRuntime : ITaskRunner, IDisposable
         };
     }
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _http.Dispose();
+        _command.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _http.Dispose();
+        await _command.DisposeAsync();
+    }
 }

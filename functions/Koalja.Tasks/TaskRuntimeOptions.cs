@@ -1,3 +1,5 @@
+using Koalja.Tasks.Sandboxing;
+
 namespace Koalja.Tasks;
 
 /// <summary>Settings of the task runtime.</summary>
@@ -20,6 +22,21 @@ public sealed record TaskRuntimeOptions
     /// rest (credentials among them) they never see.
     /// </summary>
     public IReadOnlyList<string> PassEnvironment { get; init; } = [];
+
+    /// <summary>
+    /// Whether commands run in a sandbox (bubblewrap), one per worker slot: <see cref="SandboxMode.Auto"/> where it can
+    /// be made, else unsandboxed with a warning (<see cref="TaskRuntime.Isolation"/>).
+    /// </summary>
+    public SandboxMode Sandbox { get; init; } = SandboxMode.Auto;
+
+    /// <summary>Whether a sandboxed command may use the network (false: it gets a network namespace of its own, with only loopback).</summary>
+    public bool SandboxNetwork { get; init; } = true;
+
+    /// <summary>
+    /// Directories a sandboxed command must not see (the server's data directory: registry, keys, blobs); <see cref="WorkRoot"/>
+    /// is always hidden but for the command's own working directory.
+    /// </summary>
+    public IReadOnlyList<string> SandboxHides { get; init; } = [];
 
     /// <summary>How much of the end of stderr a failure reports.</summary>
     public int StderrTailBytes { get; init; } = 2048;

@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using Koalja.Tasks.Sandboxing;
 
 namespace Koalja.Tasks;
 
@@ -12,41 +12,117 @@ namespace Koalja.Tasks;
 /// without following it) and every file that has become a hard link: an execution never sees another's files, and
 /// nothing a command planted makes the server write outside the directory later.
 /// </summary>
-internal sealed class WorkspacePool(string root)
+internal sealed class WorkspacePool(string root) : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<string, ConcurrentBag<string>> _free = new(StringComparer.Ordinal);
-    private int _next;
+    /// <summary>A workspace idle this long ends its sandbox (the slot it served has retired); the directory stays for reuse.</summary>
+    private static readonly TimeSpan SandboxIdle = TimeSpan.FromMinutes(1);
 
-    public string Rent(string pipeline, string task)
+    private readonly Dictionary<string, Stack<Workspace>> _free = new(StringComparer.Ordinal);
+    private int _next;
+    private bool _disposed;
+
+    public Workspace Rent(string pipeline, string task)
     {
-        if (_free.GetOrAdd($"{pipeline}/{task}", _ => []).TryTake(out var directory))
+        lock (_free)
         {
-            return directory;
+            EndIdleSandboxes();
+            if (_free.TryGetValue($"{pipeline}/{task}", out var free) && free.TryPop(out var reused))
+            {
+                return reused;
+            }
         }
 
-        directory = Path.Combine(root, $"ws{Interlocked.Increment(ref _next)}");
-        Directory.CreateDirectory(directory);
-        return directory;
+        var workspace = new Workspace(Path.Combine(root, $"ws{Interlocked.Increment(ref _next)}"));
+        Directory.CreateDirectory(workspace.Directory);
+        Directory.CreateDirectory(Path.Combine(workspace.Directory, "inputs"));
+        Directory.CreateDirectory(Path.Combine(workspace.Directory, "outputs"));
+        Directory.CreateDirectory(workspace.Scratch);
+        return workspace;
     }
 
-    /// <summary>Cleans the directory for its next execution and keeps it; on any doubt, removes it instead.</summary>
-    public void Return(string pipeline, string task, string directory, IReadOnlySet<string> keepInputs, IReadOnlySet<string> keepOutputs)
+    /// <summary>Cleans the workspace for its next execution and keeps it; on any doubt, removes it (and ends its sandbox) instead.</summary>
+    public void Return(string pipeline, string task, Workspace workspace, IReadOnlySet<string> keepInputs, IReadOnlySet<string> keepOutputs)
     {
+        var directory = workspace.Directory;
         try
         {
-            if (IsLink(new DirectoryInfo(directory)))
+            if (IsLink(new DirectoryInfo(directory)) || IsLink(new DirectoryInfo(workspace.Scratch)))
             {
                 File.Delete(directory); // the command replaced its directory with a link: drop the link, never reuse it
+                Discard(workspace);
                 return;
             }
 
             Clean(directory, keepInputs, keepOutputs);
-            _free.GetOrAdd($"{pipeline}/{task}", _ => []).Add(directory);
+            CleanScratch(new DirectoryInfo(workspace.Scratch), workspace.ScratchMounts);
+
+            if (workspace.Sandbox is { IsAlive: false } ended)
+            {
+                workspace.Sandbox = null;
+                _ = ended.DisposeAsync().AsTask();
+            }
+
+            lock (_free)
+            {
+                if (_disposed)
+                {
+                    Discard(workspace);
+                    return;
+                }
+
+                workspace.IdleSince = Environment.TickCount64;
+                if (!_free.TryGetValue($"{pipeline}/{task}", out var free))
+                {
+                    _free[$"{pipeline}/{task}"] = free = new Stack<Workspace>();
+                }
+
+                free.Push(workspace);
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            TryDelete(directory);
+            Discard(workspace);
         }
+    }
+
+    /// <summary>Ends every sandbox the pool keeps.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        List<Workspace> all;
+        lock (_free)
+        {
+            _disposed = true;
+            all = [.. _free.Values.SelectMany(f => f)];
+            _free.Clear();
+        }
+
+        await Task.WhenAll(all.Where(w => w.Sandbox is not null).Select(w => w.Sandbox!.DisposeAsync().AsTask()));
+    }
+
+    /// <summary>Ends the sandboxes of workspaces no slot used for a while (called with the lock held).</summary>
+    private void EndIdleSandboxes()
+    {
+        var now = Environment.TickCount64;
+        foreach (var workspace in _free.Values.SelectMany(f => f))
+        {
+            if (workspace.Sandbox is { } sandbox && now - workspace.IdleSince > SandboxIdle.TotalMilliseconds)
+            {
+                workspace.Sandbox = null;
+                _ = sandbox.DisposeAsync().AsTask();
+            }
+        }
+    }
+
+    private static void Discard(Workspace workspace)
+    {
+        if (workspace.Sandbox is { } sandbox)
+        {
+            workspace.Sandbox = null;
+            _ = sandbox.DisposeAsync().AsTask();
+        }
+
+        TryDelete(workspace.Directory);
+        TryDelete(workspace.Scratch);
     }
 
     private static void Clean(string directory, IReadOnlySet<string> keepInputs, IReadOnlySet<string> keepOutputs)
@@ -101,6 +177,29 @@ internal sealed class WorkspacePool(string root)
         }
     }
 
+    /// <summary>
+    /// Empties a sandbox's <c>/tmp</c>, but for the directories bubblewrap made in it as mount points (a working directory
+    /// under <c>/tmp</c> is bound there): removing one would unmount what the running sandbox sees there.
+    /// </summary>
+    private static void CleanScratch(DirectoryInfo directory, IReadOnlyList<string> mounts)
+    {
+        foreach (var entry in directory.EnumerateFileSystemInfos())
+        {
+            var path = entry.FullName;
+            if (entry is DirectoryInfo inner && !IsLink(inner) && mounts.Any(m => m == path || m.StartsWith(path + "/", StringComparison.Ordinal)))
+            {
+                if (!mounts.Contains(path))
+                {
+                    CleanScratch(inner, mounts); // on the way to a mount point
+                }
+
+                continue;
+            }
+
+            Remove(entry);
+        }
+    }
+
     /// <summary>An output file left from an earlier execution that this one did not write.</summary>
     public static bool IsStale(string file) => File.GetLastWriteTimeUtc(file) == DateTime.UnixEpoch && new FileInfo(file).Length == 0;
 
@@ -127,6 +226,12 @@ internal sealed class WorkspacePool(string root)
     {
         try
         {
+            if (IsLink(new DirectoryInfo(directory)))
+            {
+                File.Delete(directory);
+                return;
+            }
+
             Directory.Delete(directory, recursive: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -134,4 +239,22 @@ internal sealed class WorkspacePool(string root)
             // the next start clears the work root
         }
     }
+}
+
+/// <summary>
+/// A working directory, with its scratch directory (the sandbox's <c>/tmp</c>, beside it: a command cannot remove it) and
+/// the sandbox of the slot that uses it, once one started.
+/// </summary>
+internal sealed class Workspace(string directory)
+{
+    public string Directory { get; } = directory;
+
+    public string Scratch { get; } = directory + ".tmp";
+
+    public CommandSandbox? Sandbox { get; set; }
+
+    /// <summary>The mount points bubblewrap made in <see cref="Scratch"/> (by their paths there), kept when it is emptied.</summary>
+    public IReadOnlyList<string> ScratchMounts { get; set; } = [];
+
+    public long IdleSince { get; set; }
 }

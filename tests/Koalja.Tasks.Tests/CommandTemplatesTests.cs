@@ -17,7 +17,7 @@ public sealed class CommandTemplatesTests : IDisposable
     {
         _store = new LocalArtifactStore(Path.Combine(_dir, "blobs"));
         var options = new TaskRuntimeOptions { WorkRoot = Path.Combine(_dir, "work"), CommandTimeout = TimeSpan.FromSeconds(30) };
-        _runner = new CommandRunner(_store, new CodeCache(Path.Combine(_dir, "code"), _store), options, TimeProvider.System);
+        _runner = new CommandRunner(_store, new CodeCache(Path.Combine(_dir, "code"), _store), options, sandbox: null, TimeProvider.System);
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);

@@ -3,10 +3,11 @@ using System.Text;
 using Koalja.Core.Loading;
 using Koalja.Core.Spec;
 using Koalja.Storage;
+using Koalja.Tasks.Sandboxing;
 
 namespace Koalja.Tasks.Tests;
 
-/// <summary>The task runtime with real /bin/sh commands and a real local store.</summary>
+/// <summary>The task runtime with real /bin/sh commands and a real local store, unsandboxed (as on Kubernetes, where the container isolates): SandboxTests runs commands in the sandbox.</summary>
 public sealed class TaskRuntimeTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("koalja-tasks-").FullName;
@@ -16,7 +17,7 @@ public sealed class TaskRuntimeTests : IDisposable
     public TaskRuntimeTests()
     {
         _store = new LocalArtifactStore(Path.Combine(_dir, "blobs"));
-        _runtime = new TaskRuntime(_store, new TaskRuntimeOptions { WorkRoot = Path.Combine(_dir, "work"), CommandTimeout = TimeSpan.FromSeconds(5) }, TimeProvider.System);
+        _runtime = new TaskRuntime(_store, new TaskRuntimeOptions { WorkRoot = Path.Combine(_dir, "work"), CommandTimeout = TimeSpan.FromSeconds(5), Sandbox = SandboxMode.Off }, TimeProvider.System);
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
@@ -189,7 +190,7 @@ public sealed class TaskRuntimeTests : IDisposable
         {
             const string script = "env | cut -d= -f1 | sort > {{.outputs.outputFile.path}}; echo \"${PASSED_VALUE:-}\" >> {{.outputs.outputFile.path}}";
             var plain = await RunAsync(script.Replace("PASSED_VALUE", passed, StringComparison.Ordinal), ["x"]);
-            using var passing = new TaskRuntime(_store, new TaskRuntimeOptions { WorkRoot = Path.Combine(_dir, "work-pass"), PassEnvironment = [passed] }, TimeProvider.System);
+            using var passing = new TaskRuntime(_store, new TaskRuntimeOptions { WorkRoot = Path.Combine(_dir, "work-pass"), PassEnvironment = [passed], Sandbox = SandboxMode.Off }, TimeProvider.System);
             var withPassed = await RunAsync(script.Replace("PASSED_VALUE", passed, StringComparison.Ordinal), ["x"], runtime: passing);
 
             Assert.True(plain.Succeeded && withPassed.Succeeded, plain.Error + withPassed.Error);
@@ -329,13 +330,6 @@ public sealed class TaskRuntimeTests : IDisposable
 
     private async Task<TaskOutcome> RunAsync(string script, string[] inputs, long? minSequenceLength = null, TimeSpan? timeout = null, TaskRuntime? runtime = null)
     {
-        var yamlScript = script.Replace("\"", "\\\"", StringComparison.Ordinal);
-        var spec = Load($$"""
-            - name: work
-              inputs: [{name: inputFile, typeRef: text{{(minSequenceLength is { } m ? $", minSequenceLength: {m}" : "")}}}]
-              outputs: [{name: outputFile, typeRef: text}]
-              executor: {image: alpine, command: ["/bin/sh", "-c", "{{yamlScript}}"]}
-            """, "work/inputFile");
         var stored = new List<StoredArtifact>();
         foreach (var content in inputs)
         {
@@ -343,8 +337,21 @@ public sealed class TaskRuntimeTests : IDisposable
         }
 
         runtime ??= timeout is null ? _runtime
-            : new TaskRuntime(_store, new TaskRuntimeOptions { WorkRoot = Path.Combine(_dir, "work"), CommandTimeout = timeout.Value }, TimeProvider.System);
-        return await runtime.RunAsync(Invocation(spec, "work", stored), CancellationToken.None);
+            : new TaskRuntime(_store, new TaskRuntimeOptions { WorkRoot = Path.Combine(_dir, "work"), CommandTimeout = timeout.Value, Sandbox = SandboxMode.Off }, TimeProvider.System);
+        return await runtime.RunAsync(ShellInvocation(script, stored, minSequenceLength), CancellationToken.None);
+    }
+
+    /// <summary>A task <c>work</c> running <c>/bin/sh -c <paramref name="script"/></c> on <paramref name="values"/> (its one input, inputFile) into its one output, outputFile.</summary>
+    internal static TaskInvocation ShellInvocation(string script, IReadOnlyList<StoredArtifact> values, long? minSequenceLength = null, string shell = "/bin/sh")
+    {
+        var yamlScript = script.Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+        var spec = Load($$"""
+            - name: work
+              inputs: [{name: inputFile, typeRef: text{{(minSequenceLength is { } m ? $", minSequenceLength: {m}" : "")}}}]
+              outputs: [{name: outputFile, typeRef: text}]
+              executor: {image: alpine, command: ["{{shell}}", "-c", "{{yamlScript}}"]}
+            """, "work/inputFile");
+        return Invocation(spec, "work", values);
     }
 
     private static TaskInvocation Invocation(PipelineSpec spec, string task, IReadOnlyList<StoredArtifact> values)
