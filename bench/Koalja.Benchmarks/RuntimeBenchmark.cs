@@ -6,6 +6,7 @@ using Koalja.Core.Loading;
 using Koalja.Router.Api;
 using Koalja.Router.Hosting;
 using Koalja.Router.Runtime;
+using Koalja.Tasks.Sandboxing;
 
 namespace Koalja.Benchmarks;
 
@@ -28,15 +29,21 @@ internal static class RuntimeBenchmark
         try
         {
             Console.WriteLine($"Koalja runtime benchmark: {Environment.ProcessorCount} cores, linecount example, data in {scratch}");
+            // Sandboxed (the default) and not, in the same run: one long-lived sandbox per slot must cost nothing per value.
             var latency = await LatencyAsync(root, Path.Combine(scratch, "latency"), latencyDrops);
+            var bareLatency = await LatencyAsync(root, Path.Combine(scratch, "latency-bare"), latencyDrops, sandbox: SandboxMode.Off);
             var (koalja, values) = await BatchAsync(root, Path.Combine(scratch, "batch"), batchFiles);
+            var (bare, _) = await BatchAsync(root, Path.Combine(scratch, "batch-bare"), batchFiles, sandbox: SandboxMode.Off);
             var floor = XargsFloor(Path.Combine(scratch, "xargs"), batchFiles);
             Console.WriteLine();
             Console.WriteLine("| measurement | value |");
             Console.WriteLine("|---|---:|");
             Console.WriteLine($"| (a) drop → final output, p50 over {latencyDrops} sequential drops | {latency.P50:F1} ms |");
             Console.WriteLine($"| (a) drop → final output, p99 | {latency.P99:F1} ms |");
-            Console.WriteLine($"| (b) {batchFiles} files through linecount (Koalja, full provenance) | {koalja.TotalSeconds:F2} s |");
+            Console.WriteLine($"| (a) the same without the command sandbox (--sandbox off), p50 / p99 | {bareLatency.P50:F1} / {bareLatency.P99:F1} ms |");
+            Console.WriteLine($"| (b) {batchFiles} files through linecount (Koalja, full provenance, sandboxed) | {koalja.TotalSeconds:F2} s |");
+            Console.WriteLine($"| (b) the same without the command sandbox (--sandbox off) | {bare.TotalSeconds:F2} s |");
+            Console.WriteLine($"| (b) sandboxed / without | {koalja / bare:F2}× |");
             Console.WriteLine($"| (b) same commands, xargs -P {Environment.ProcessorCount} (floor) | {floor.TotalSeconds:F2} s |");
             Console.WriteLine($"| (b) Koalja / floor | {koalja / floor:F2}× |");
             Console.WriteLine($"| (b) values recorded | {values} |");
@@ -49,9 +56,9 @@ internal static class RuntimeBenchmark
     }
 
     internal static async Task<(double P50, double P99)> LatencyAsync(string root, string data, int drops, LocalTaskHost host = LocalTaskHost.InProcess,
-        string pipelineFile = "linecount.yaml", string pipeline = "linecount", string finalTask = "countLines")
+        string pipelineFile = "linecount.yaml", string pipeline = "linecount", string finalTask = "countLines", SandboxMode sandbox = SandboxMode.Auto)
     {
-        await using var server = await StartAsync(root, data, host, pipelineFile);
+        await using var server = await StartAsync(root, data, host, pipelineFile, sandbox);
         using var http = new HttpClient { BaseAddress = server.Url };
         var final = new SemaphoreSlim(0);
         server.Router.ValueRecorded += v =>
@@ -78,9 +85,10 @@ internal static class RuntimeBenchmark
         return (samples[samples.Count / 2], samples[Math.Min(samples.Count - 1, (int)Math.Ceiling(samples.Count * 0.99) - 1)]);
     }
 
-    internal static async Task<(TimeSpan Elapsed, long Values)> BatchAsync(string root, string data, int files, LocalTaskHost host = LocalTaskHost.InProcess)
+    internal static async Task<(TimeSpan Elapsed, long Values)> BatchAsync(string root, string data, int files, LocalTaskHost host = LocalTaskHost.InProcess, SandboxMode sandbox = SandboxMode.Auto)
     {
-        await using var server = await StartAsync(root, data, host);
+        await using var server = await StartAsync(root, data, host, sandbox: sandbox);
+        Console.WriteLine($"batch{(sandbox == SandboxMode.Off ? " (no sandbox)" : "")}: {server.Isolation?.Description}");
         using var http = new HttpClient { BaseAddress = server.Url };
         var done = 0;
         var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -134,7 +142,7 @@ internal static class RuntimeBenchmark
 
     internal static string Content(int i) => $"line\nline\nfile {i}\nend\n";
 
-    private static Task<LocalServer> StartAsync(string root, string data, LocalTaskHost host = LocalTaskHost.InProcess, string pipelineFile = "linecount.yaml")
+    private static Task<LocalServer> StartAsync(string root, string data, LocalTaskHost host = LocalTaskHost.InProcess, string pipelineFile = "linecount.yaml", SandboxMode sandbox = SandboxMode.Auto)
     {
         var path = Path.IsPathFullyQualified(pipelineFile) ? pipelineFile : Path.Combine(root, "examples", pipelineFile);
         var pipeline = PipelineLoader.LoadFile(path).Pipelines[0].Pipeline;
@@ -143,6 +151,7 @@ internal static class RuntimeBenchmark
             DataDirectory = data,
             Runtime = new RuntimeOptions { SlotsPerTask = Slots },
             TaskHost = host,
+            Sandbox = sandbox,
             FunctionsApp = host == LocalTaskHost.Functions ? FunctionsApp(root) : null,
         }, [pipeline]);
     }

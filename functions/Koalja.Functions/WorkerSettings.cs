@@ -1,6 +1,7 @@
 using System.Globalization;
 using Koalja.Storage;
 using Koalja.Tasks;
+using Koalja.Tasks.Sandboxing;
 
 namespace Koalja.Functions;
 
@@ -53,6 +54,21 @@ public sealed record WorkerSettings(TaskRuntimeOptions Runtime, string? Storage,
             WorkerName = Env("KOALJA_WORKER_NAME"),
             CommandTimeout = Env("KOALJA_COMMAND_TIMEOUT") is { } timeout ? ParseTimeout(timeout) : TimeSpan.FromMinutes(10),
             PassEnvironment = Env("KOALJA_PASS_ENV") is { } passed ? ParsePassed(passed) : [],
+            // In a cluster the task's container is the sandbox; koalja up's local workers ask for one.
+            Sandbox = Env("KOALJA_SANDBOX") switch
+            {
+                null or "off" => SandboxMode.Off,
+                "auto" => SandboxMode.Auto,
+                "required" => SandboxMode.Required,
+                var other => throw new WorkerSettingsException($"KOALJA_SANDBOX '{other}' is not one of off (the default), auto, required."),
+            },
+            SandboxNetwork = Env("KOALJA_SANDBOX_NETWORK") switch
+            {
+                null or "on" => true,
+                "off" => false,
+                var other => throw new WorkerSettingsException($"KOALJA_SANDBOX_NETWORK '{other}' is not on (the default) or off."),
+            },
+            SandboxHides = Env("KOALJA_SANDBOX_HIDE") is { } hides ? hides.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [],
             ContentUrl = routerUrl is null ? null : id => new Uri(routerUrl, $"/api/values/{Uri.EscapeDataString(id)}/content"),
         };
         var hostPid = Env("KOALJA_HOST_PID") is { } pid

@@ -7,7 +7,7 @@ namespace Koalja.Cli.Tests;
 /// <summary><c>koalja status</c> shows each task's worker slots as the scaling decision sets them.</summary>
 public sealed class StatusCommandTests : IAsyncLifetime
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("koalja-cli-status-").FullName;
+    private readonly string _dir = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "koalja-cli-status-" + Guid.NewGuid().ToString("N")[..8])).FullName; // not in /tmp: a sandboxed command has its own
     private LocalServer? _server;
 
     private string Data => Path.Combine(_dir, ".koalja");

@@ -3,9 +3,14 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Koalja.Router.Runtime;
+using Koalja.Tasks.Sandboxing;
 
 namespace Koalja.Router.Tests;
 
+/// <summary>
+/// Retries, dead letters and hostile names, with commands that keep what they saw in files outside their working
+/// directory: unsandboxed, since the sandbox lets no execution leave anything for the next (SandboxTests).
+/// </summary>
 public sealed class FailureAndInputTests : IDisposable
 {
     private readonly string _scratch = Directory.CreateTempSubdirectory("koalja-fail-").FullName;
@@ -19,7 +24,7 @@ public sealed class FailureAndInputTests : IDisposable
     {
         var counter = Path.Combine(_scratch, "count");
         await using var server = await KoaljaTestServer.StartAsync(Pipeline(
-            $"n=$(cat {counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {counter}; if [ $n -lt 3 ]; then echo \"attempt $n failed\" >&2; exit 1; fi; cp {{{{.inputs.in.path}}}} {{{{.outputs.out.path}}}}"));
+            $"n=$(cat {counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {counter}; if [ $n -lt 3 ]; then echo \"attempt $n failed\" >&2; exit 1; fi; cp {{{{.inputs.in.path}}}} {{{{.outputs.out.path}}}}"), sandbox: SandboxMode.Off);
 
         await server.DropAsync("flaky", "drop", "payload");
         var status = await server.WaitIdleAsync("flaky");
@@ -60,7 +65,7 @@ public sealed class FailureAndInputTests : IDisposable
         // shell would run `touch pwned`. The workspace is cleaned for the next execution, so the command itself lists
         // it, last, into a file outside.
         var listing = Path.Combine(_scratch, "workspace");
-        await using var server = await KoaljaTestServer.StartAsync(Pipeline($"cat {{{{.inputs.in.path}}}} > {{{{.outputs.out.path}}}}; ls -A > {listing}"));
+        await using var server = await KoaljaTestServer.StartAsync(Pipeline($"cat {{{{.inputs.in.path}}}} > {{{{.outputs.out.path}}}}; ls -A > {listing}"), sandbox: SandboxMode.Off);
 
         var drop = await server.DropAsync("flaky", "drop", "safe", fileName: name);
         await server.WaitIdleAsync("flaky");

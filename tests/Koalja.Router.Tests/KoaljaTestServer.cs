@@ -5,6 +5,7 @@ using Koalja.Core.Loading;
 using Koalja.Core.Spec;
 using Koalja.Router.Hosting;
 using Koalja.Router.Runtime;
+using Koalja.Tasks.Sandboxing;
 
 namespace Koalja.Router.Tests;
 
@@ -66,7 +67,7 @@ internal sealed class KoaljaTestServer : IAsyncDisposable
         "net10.0");
 
     public static async Task<KoaljaTestServer> StartAsync(Pipeline pipeline, RuntimeOptions? runtime = null, string? data = null, string? registry = null, string? storage = null,
-        TimeProvider? time = null, LocalTaskHost taskHost = LocalTaskHost.InProcess, int? scalerPort = null)
+        TimeProvider? time = null, LocalTaskHost taskHost = LocalTaskHost.InProcess, int? scalerPort = null, SandboxMode sandbox = SandboxMode.Auto)
     {
         var ownsData = data is null;
         data ??= Directory.CreateTempSubdirectory("koalja-it-").FullName;
@@ -80,6 +81,7 @@ internal sealed class KoaljaTestServer : IAsyncDisposable
             TaskHost = taskHost,
             FunctionsApp = taskHost == LocalTaskHost.Functions ? FunctionsApp : null,
             ScalerPort = scalerPort,
+            Sandbox = sandbox,
         }, [pipeline]);
         return new KoaljaTestServer(server, data, ownsData);
     }

@@ -16,7 +16,7 @@ namespace Koalja.Router.Tests;
 /// </summary>
 internal sealed class GatedPipeline : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("koalja-gate-").FullName;
+    private readonly string _dir = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "koalja-gate-" + Guid.NewGuid().ToString("N")[..8])).FullName; // not in /tmp: a sandboxed command has its own
 
     public string Gate => Path.Combine(_dir, "open");
 

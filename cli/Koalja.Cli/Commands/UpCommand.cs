@@ -6,6 +6,7 @@ using Koalja.Core.Spec;
 using Koalja.Router.Hosting;
 using Koalja.Router.Runtime;
 using Koalja.Tasks;
+using Koalja.Tasks.Sandboxing;
 using Microsoft.Extensions.Logging;
 
 namespace Koalja.Cli.Commands;
@@ -55,10 +56,22 @@ internal static class UpCommand
             Description = "A variable of this environment that commands get too (they get only PATH, HOME, the locale and language runtimes' paths otherwise, never credentials)",
             AllowMultipleArgumentsPerToken = false,
         };
+        var sandbox = new Option<string>("--sandbox")
+        {
+            Description = "Run commands in a sandbox per worker slot (bubblewrap): auto (where it can be made, else a warning), on (refuse to start without), off",
+            DefaultValueFactory = _ => "auto",
+        };
+        sandbox.AcceptOnlyFromAmong("auto", "on", "off");
+        var sandboxNetwork = new Option<string>("--sandbox-network")
+        {
+            Description = "Whether sandboxed commands may use the network: on, or off (a loopback of their own only: not even this server)",
+            DefaultValueFactory = _ => "on",
+        };
+        sandboxNetwork.AcceptOnlyFromAmong("on", "off");
         var command = new Command("up", "Run pipelines on this machine, with an HTTP API on 127.0.0.1")
         {
             files, port, data, attempts, retryDelay, slots, slotCooldown, timeout, maxDrop, maxEvent, verbose, listen, allowHost, datarefAllow, storage, registry, taskHost, functionsApp,
-            scalerPort, taskUrls, taskDiscovery, passEnv,
+            scalerPort, taskUrls, taskDiscovery, passEnv, sandbox, sandboxNetwork,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -111,6 +124,8 @@ internal static class UpCommand
                 FunctionsApp = parse.GetValue(functionsApp),
                 ScalerPort = parse.GetValue(scalerPort),
                 PassEnvironment = parse.GetValue(passEnv) ?? [],
+                Sandbox = parse.GetValue(sandbox) switch { "on" => SandboxMode.Required, "off" => SandboxMode.Off, _ => SandboxMode.Auto },
+                SandboxNetwork = parse.GetValue(sandboxNetwork) != "off",
             };
             if (options.TaskHost == LocalTaskHost.Remote || parse.GetValue(taskUrls) is not null)
             {
@@ -241,7 +256,7 @@ internal static class UpCommand
         }
         catch (Exception e) when (e is InvalidOperationException or IOException or System.Net.Sockets.SocketException
             or BackendException or Storage.StorageConfigurationException or Storage.StorageUnavailableException
-            or Microsoft.Extensions.Options.OptionsValidationException or TimeoutException)
+            or Microsoft.Extensions.Options.OptionsValidationException or TimeoutException or SandboxException)
         {
             stderr.WriteLine($"koalja: {e.Message}");
             return 1;
@@ -284,6 +299,19 @@ internal static class UpCommand
             }
 
             stdout.WriteLine($"Values stored in {Shown(Describe(server.Store))}; registry: {Shown(server.Router.Registry.Location)} ({server.Router.Registry.Engine}).");
+            switch (server.Isolation)
+            {
+                case { Sandboxed: true } sandboxed:
+                    stdout.WriteLine($"Commands run in a sandbox per worker slot: {sandboxed.Description}.");
+                    break;
+                case { IsWarning: true } unsandboxed:
+                    stdout.WriteLine($"warning: {unsandboxed.Description}. Run only code you trust, or install bubblewrap; --sandbox off says you mean it.");
+                    break;
+                case not null when options.Sandbox == SandboxMode.Off:
+                    stdout.WriteLine("note: commands run without a sandbox (--sandbox off), with this server's access to files and processes.");
+                    break;
+            }
+
             if (server.Workers is { } workers)
             {
                 stdout.WriteLine($"Tasks run in {workers.Count} Functions worker process(es) ({string.Join(", ", workers.Select(w => $"{w.Name}: pid {w.ProcessId}"))}), each snapshot sent over HTTP.");

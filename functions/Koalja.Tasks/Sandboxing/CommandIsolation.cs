@@ -2,7 +2,7 @@ namespace Koalja.Tasks.Sandboxing;
 
 /// <summary>How a task runtime isolates the commands it runs, as the server tells it at start.</summary>
 /// <param name="Sandboxed">Commands run in a sandbox per worker slot.</param>
-/// <param name="Description">One sentence: what isolates them, or why nothing does.</param>
+/// <param name="Description">Sandboxed: what the sandbox is and does; else what runs them and why nothing isolates them.</param>
 public sealed record CommandIsolation(bool Sandboxed, string Description)
 {
     /// <summary>Where <see cref="Sandboxed"/> is false although a sandbox was wanted (<see cref="SandboxMode.Auto"/>): the warning to show.</summary>
@@ -19,7 +19,7 @@ public sealed record CommandIsolation(bool Sandboxed, string Description)
         (plan, var why) = SandboxPlan.Find(options, codeRoot);
         if (plan is not null)
         {
-            return new CommandIsolation(true, $"commands run in a sandbox per worker slot ({why}; network {(options.SandboxNetwork ? "on" : "off")}): the data directory hidden, inputs and code read-only, no other process visible");
+            return new CommandIsolation(true, $"{why}, network {(options.SandboxNetwork ? "on" : "off")}; the data directory hidden, inputs and code read-only, no other process visible");
         }
 
         return options.Sandbox == SandboxMode.Required

@@ -81,7 +81,7 @@ internal sealed class SandboxPlan
         var hidden = wanted.Where(p => !Within(p, "/tmp") && !wanted.Any(o => o != p && Within(p, o))).ToList();
         var plan = new SandboxPlan(bubblewrap, dotnet, launcher, hidden, Path.GetFullPath(codeRoot), options.SandboxNetwork);
         var tried = plan.Try();
-        return tried is null ? (plan, $"bubblewrap {bubblewrap}") : (null, $"bubblewrap cannot make a sandbox here: {tried}");
+        return tried is null ? (plan, $"bubblewrap ({bubblewrap})") : (null, $"bubblewrap cannot make a sandbox here: {tried}");
     }
 
     /// <summary>bubblewrap's arguments for a sandbox around <paramref name="workspace"/>, with <paramref name="scratch"/> as its /tmp.</summary>

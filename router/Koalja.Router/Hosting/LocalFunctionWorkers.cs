@@ -61,6 +61,9 @@ public static class LocalFunctionWorkers
                 ["KOALJA_WORK_ROOT"] = Path.Combine(root, "work"),
                 ["KOALJA_CODE_ROOT"] = Path.Combine(root, "code"),
                 ["KOALJA_PASS_ENV"] = string.Join(',', server.PassEnvironment),
+                ["KOALJA_SANDBOX"] = server.Sandbox.ToString().ToLowerInvariant(), // on this machine no container isolates the worker: the server's choice holds
+                ["KOALJA_SANDBOX_NETWORK"] = server.SandboxNetwork ? "on" : "off",
+                ["KOALJA_SANDBOX_HIDE"] = data.Root,
                 ["KOALJA_COMMAND_TIMEOUT"] = ((long)Math.Ceiling(server.Runtime.CommandTimeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture),
                 ["KOALJA_ROUTER_URL"] = routerUrl.ToString(),
                 ["KOALJA_HOST_PID"] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture),

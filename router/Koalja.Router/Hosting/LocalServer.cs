@@ -6,6 +6,7 @@ using Koalja.Router.Events;
 using Koalja.Router.Runtime;
 using Koalja.Router.Scaling;
 using Koalja.Tasks;
+using Koalja.Tasks.Sandboxing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -44,6 +45,9 @@ public sealed class LocalServer : IAsyncDisposable
     }
 
     public Uri Url { get; }
+
+    /// <summary>How the commands of this server's tasks are isolated (null: they run elsewhere, <see cref="LocalTaskHost.Remote"/>).</summary>
+    public CommandIsolation? Isolation { get; private init; }
 
     /// <summary>Where KEDA's external scaler listens (h2c), or null when <see cref="LocalServerOptions.ScalerPort"/> is not set.</summary>
     public Uri? ScalerUrl { get; }
@@ -134,6 +138,9 @@ public sealed class LocalServer : IAsyncDisposable
                     CodeRoot = data.CodePath,
                     CommandTimeout = options.Runtime.CommandTimeout,
                     PassEnvironment = options.PassEnvironment,
+                    Sandbox = options.Sandbox,
+                    SandboxNetwork = options.SandboxNetwork,
+                    SandboxHides = [data.Root], // the registry, the keys, the blobs, other tasks' work: none of a command's business
                     ContentUrl = id => publicUrl is null ? null : ValueRecordEvents.ContentUrl(publicUrl, id),
                 })
                 .AddKoaljaRouter(options.Runtime, pipelines, options.InspectOnly)
@@ -198,6 +205,8 @@ public sealed class LocalServer : IAsyncDisposable
                 }
             });
             app.MapKoaljaApi();
+            // Made now, so that a sandbox that is required but cannot be made stops the start, with why.
+            var isolation = options.TaskHost == LocalTaskHost.Remote ? null : app.Services.GetRequiredService<TaskRuntime>().Isolation;
             await app.StartAsync(cancellationToken);
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
                 // A server on every interface (0.0.0.0, [::]) is reached on this machine at the loopback address: that is what clients read in server.json.
@@ -210,7 +219,7 @@ public sealed class LocalServer : IAsyncDisposable
                 data.WriteServer(url);
             }
 
-            return new LocalServer(app, data, url, scalerUrl, keys, workers, workerLogs);
+            return new LocalServer(app, data, url, scalerUrl, keys, workers, workerLogs) { Isolation = isolation };
         }
         catch
         {

@@ -34,6 +34,15 @@ public sealed record LocalServerOptions
     public IReadOnlyList<string> PassEnvironment { get; init; } = [];
 
     /// <summary>
+    /// Whether commands run in a sandbox per worker slot (<c>--sandbox</c>): where bubblewrap can make one (the
+    /// default), always (the server refuses to start without), or never.
+    /// </summary>
+    public Koalja.Tasks.Sandboxing.SandboxMode Sandbox { get; init; } = Koalja.Tasks.Sandboxing.SandboxMode.Auto;
+
+    /// <summary>Whether sandboxed commands may use the network (<c>--sandbox-network off</c>: only a loopback of their own, not this server's).</summary>
+    public bool SandboxNetwork { get; init; } = true;
+
+    /// <summary>
     /// The port of KEDA's external scaler (gRPC over plaintext HTTP/2, on <see cref="ListenAddress"/>): null serves none,
     /// 0 picks a free port (<see cref="LocalServer.ScalerUrl"/> tells which).
     /// </summary>
