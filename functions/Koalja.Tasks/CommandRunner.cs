@@ -49,7 +49,7 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
                 return new TaskOutcome(false, [], started, time.GetUtcNow(), Error: setupError);
             }
 
-            var run = await ExecuteAsync(setup.Arguments, setup.Environment, workspace, cancellationToken);
+            var run = await ExecuteAsync(setup.Arguments, setup.Environment, workspace, invocation.PipelineDirectory, cancellationToken);
             var ranIn = ExecutionEnvironment.Of(setup.Arguments, invocation.TaskSpec.Executor?.Image);
             if (!run.Succeeded)
             {
@@ -228,7 +228,7 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
         return buffer.ToArray();
     }
 
-    private async Task<RunResult> ExecuteAsync(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, Workspace workspace, CancellationToken cancellationToken)
+    private async Task<RunResult> ExecuteAsync(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, Workspace workspace, string? pipelineFolder, CancellationToken cancellationToken)
     {
         var logPath = Path.Combine(workspace.Directory, "koalja.log");
         await using var log = new LogWriter(logPath, options.StderrTailBytes);
@@ -241,10 +241,16 @@ internal sealed class CommandRunner(IArtifactStore store, CodeCache code, TaskRu
         {
             try
             {
+                if (workspace.Sandbox is { } shown && shown.PipelineFolder != pipelineFolder)
+                {
+                    workspace.Sandbox = null; // the pipeline was loaded again from another folder: a sandbox that shows that one
+                    await shown.DisposeAsync();
+                }
+
                 if (workspace.Sandbox is null)
                 {
-                    workspace.ScratchMounts = sandbox.MountPointsInScratch(workspace.Directory, workspace.Scratch);
-                    workspace.Sandbox = await CommandSandbox.StartAsync(sandbox, workspace.Directory, workspace.Scratch, _inherited, cancellationToken);
+                    workspace.ScratchMounts = sandbox.MountPointsInScratch(workspace.Directory, workspace.Scratch, pipelineFolder);
+                    workspace.Sandbox = await CommandSandbox.StartAsync(sandbox, workspace.Directory, workspace.Scratch, pipelineFolder, _inherited, cancellationToken);
                 }
 
                 // inside, /tmp is the sandbox's own: a TMPDIR of the server's would name a directory the command cannot see

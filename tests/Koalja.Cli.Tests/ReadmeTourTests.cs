@@ -114,7 +114,7 @@ public sealed partial class ReadmeTourTests : IDisposable
         }
     }
 
-    /// <summary>What may differ between runs, made the same: ids, times, durations, slot counts, runs of spaces.</summary>
+    /// <summary>What may differ between runs, made the same: ids, times, durations, slot counts and numbers, runs of spaces.</summary>
     private static string Normal(string line)
     {
         line = ShortHex().Replace(line, "<id>");
@@ -122,6 +122,7 @@ public sealed partial class ReadmeTourTests : IDisposable
         line = Time().Replace(line, "<time>");
         line = Duration().Replace(line, "<duration>");
         line = Slots().Replace(line, "<n>/<n>");
+        line = Slot().Replace(line, "$1-<n>"); // which of a task's worker slots ran an execution
         return Spaces().Replace(line, " ").Trim();
     }
 
@@ -156,6 +157,9 @@ public sealed partial class ReadmeTourTests : IDisposable
 
     [GeneratedRegex(@"\b\d+(\.\d+)? ?(ms|s)\b")]
     private static partial Regex Duration();
+
+    [GeneratedRegex(@"\b(local-\S+)-\d+\b")]
+    private static partial Regex Slot();
 
     [GeneratedRegex(@"\b\d+/\d+\b")]
     private static partial Regex Slots();

@@ -199,6 +199,39 @@ public sealed class SandboxTests : IAsyncLifetime
         Assert.StartsWith("Cannot start '/no/such/program'", outcome.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task APipelineFolderInTmpIsVisibleReadOnlyButTheDataDirectoryInsideItIsNot()
+    {
+        // the sandbox's /tmp is its own: a project in /tmp (pipeline file, its scripts, ./.koalja beside them) is bound in again
+        var project = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "koalja-project-" + Guid.NewGuid().ToString("N")[..8])).FullName;
+        _temporary.Add(project);
+        File.WriteAllText(Path.Combine(project, "count.sh"), "wc -c < \"$1\" | tr -d ' '\n");
+        var inside = Directory.CreateDirectory(Path.Combine(project, ".koalja")).FullName;
+        File.WriteAllText(Path.Combine(inside, "keys.json"), "{}");
+        var runtime = new TaskRuntime(_store, new TaskRuntimeOptions
+        {
+            WorkRoot = Path.Combine(_data, "work"),
+            CodeRoot = Path.Combine(_data, "code"),
+            Sandbox = SandboxMode.Required,
+            SandboxHides = [_data, inside],
+        }, TimeProvider.System);
+        _runtimes.Add(runtime);
+        const string script = """
+            {
+              sh "$KOALJA_PIPELINE_DIR/count.sh" {{.inputs.inputFile.path}}
+              if cat "$KOALJA_PIPELINE_DIR/.koalja/keys.json" 2>/dev/null; then echo "read keys: yes"; else echo "read keys: no"; fi
+              if touch "$KOALJA_PIPELINE_DIR/planted" 2>/dev/null; then echo "write folder: yes"; else echo "write folder: no"; fi
+            } > {{.outputs.outputFile.path}}
+            """;
+        var invocation = TaskRuntimeTests.ShellInvocation(script, [await _store.PutAsync(new MemoryStream("four"u8.ToArray()))]) with { PipelineDirectory = project };
+
+        var outcome = await runtime.RunAsync(invocation, CancellationToken.None);
+
+        Assert.True(outcome.Succeeded, outcome.Error + outcome.StderrTail);
+        Assert.Equal("4\nread keys: no\nwrite folder: no\n", await ReadAsync(outcome.Outputs[0].Sha256));
+        Assert.False(File.Exists(Path.Combine(project, "planted")));
+    }
+
     private TaskRuntime Runtime(TimeSpan? timeout = null, bool network = true, string? workRoot = null)
     {
         var runtime = new TaskRuntime(_store, new TaskRuntimeOptions

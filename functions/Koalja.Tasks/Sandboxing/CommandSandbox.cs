@@ -39,9 +39,12 @@ internal sealed class CommandSandbox : IAsyncDisposable
     /// <summary>The workspace it was made for; it runs commands only there.</summary>
     public required string Workspace { get; init; }
 
+    /// <summary>The pipeline folder this sandbox shows (see <see cref="SandboxPlan.Arguments"/>).</summary>
+    public string? PipelineFolder { get; private init; }
+
     /// <summary>Starts a sandbox for <paramref name="workspace"/>, and waits until the program in it is ready.</summary>
     /// <exception cref="SandboxException">bubblewrap or the program in it did not start; the message says why.</exception>
-    public static async Task<CommandSandbox> StartAsync(SandboxPlan plan, string workspace, string scratch, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
+    public static async Task<CommandSandbox> StartAsync(SandboxPlan plan, string workspace, string scratch, string? pipelineFolder, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo(plan.Bubblewrap)
         {
@@ -51,7 +54,7 @@ internal sealed class CommandSandbox : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = workspace,
         };
-        foreach (var argument in plan.Arguments(workspace, scratch))
+        foreach (var argument in plan.Arguments(workspace, scratch, pipelineFolder))
         {
             start.ArgumentList.Add(argument);
         }
@@ -73,7 +76,7 @@ internal sealed class CommandSandbox : IAsyncDisposable
             throw new SandboxException($"bubblewrap ({plan.Bubblewrap}) could not be started: {e.Message}");
         }
 
-        var sandbox = new CommandSandbox(process) { Workspace = workspace };
+        var sandbox = new CommandSandbox(process) { Workspace = workspace, PipelineFolder = pipelineFolder };
         using var ready = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         ready.CancelAfter(TimeSpan.FromSeconds(30));
         try

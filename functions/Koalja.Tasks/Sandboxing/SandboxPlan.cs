@@ -27,15 +27,17 @@ internal sealed class SandboxPlan
     private readonly string _dotnet;
     private readonly string _launcher;
     private readonly IReadOnlyList<string> _hidden;
+    private readonly IReadOnlyList<string> _secret;
     private readonly string? _code;
     private readonly bool _network;
 
-    private SandboxPlan(string bubblewrap, string dotnet, string launcher, IReadOnlyList<string> hidden, string? code, bool network)
+    private SandboxPlan(string bubblewrap, string dotnet, string launcher, IReadOnlyList<string> hidden, IReadOnlyList<string> secret, string? code, bool network)
     {
         Bubblewrap = bubblewrap;
         _dotnet = dotnet;
         _launcher = launcher;
         _hidden = hidden;
+        _secret = secret;
         _code = code;
         _network = network;
     }
@@ -79,13 +81,16 @@ internal sealed class SandboxPlan
         // One empty directory over each, but none inside another, nor in /tmp: the sandbox has a /tmp of its own.
         var wanted = new[] { options.WorkRoot }.Concat(options.SandboxHides).Select(p => Path.TrimEndingDirectorySeparator(Path.GetFullPath(p))).Distinct(StringComparer.Ordinal).ToList();
         var hidden = wanted.Where(p => !Within(p, "/tmp") && !wanted.Any(o => o != p && Within(p, o))).ToList();
-        var plan = new SandboxPlan(bubblewrap, dotnet, launcher, hidden, Path.GetFullPath(codeRoot), options.SandboxNetwork);
+        var plan = new SandboxPlan(bubblewrap, dotnet, launcher, hidden, wanted, Path.GetFullPath(codeRoot), options.SandboxNetwork);
         var tried = plan.Try();
         return tried is null ? (plan, $"bubblewrap ({bubblewrap})") : (null, $"bubblewrap cannot make a sandbox here: {tried}");
     }
 
-    /// <summary>bubblewrap's arguments for a sandbox around <paramref name="workspace"/>, with <paramref name="scratch"/> as its /tmp.</summary>
-    public IReadOnlyList<string> Arguments(string workspace, string scratch)
+    /// <summary>
+    /// bubblewrap's arguments for a sandbox around <paramref name="workspace"/>, with <paramref name="scratch"/> as its /tmp,
+    /// and <paramref name="pipelineFolder"/> (the folder of the pipeline file, whose scripts commands run) visible read-only.
+    /// </summary>
+    public IReadOnlyList<string> Arguments(string workspace, string scratch, string? pipelineFolder = null)
     {
         var arguments = new List<string>
         {
@@ -99,6 +104,21 @@ internal sealed class SandboxPlan
         }
 
         arguments.AddRange(["--bind", scratch, "/tmp"]);
+
+        // The whole host is visible read-only but /tmp, which is the sandbox's own: a pipeline folder there is bound
+        // again, and what is hidden inside it hidden again (the data directory is often in the project's folder);
+        // before the working directory and the code, which may be inside it.
+        var folder = OwnTmp(pipelineFolder);
+        var rehidden = folder is null ? [] : _secret.Where(s => Within(s, folder) && s != folder && !_secret.Any(o => o != s && Within(s, o))).ToList();
+        if (folder is not null)
+        {
+            arguments.AddRange(["--ro-bind", folder, folder]);
+            foreach (var secret in rehidden)
+            {
+                arguments.AddRange(["--tmpfs", secret]);
+            }
+        }
+
         arguments.AddRange(["--bind", workspace, workspace]);
         arguments.AddRange(["--ro-bind", Path.Combine(workspace, "inputs"), Path.Combine(workspace, "inputs")]);
         if (_code is not null)
@@ -108,7 +128,7 @@ internal sealed class SandboxPlan
 
         // Each would otherwise be a place that outlives an execution: /dev/shm, and the empty directories hiding what is hidden.
         arguments.AddRange(["--remount-ro", "/dev"]);
-        foreach (var hidden in _hidden)
+        foreach (var hidden in _hidden.Concat(rehidden))
         {
             arguments.AddRange(["--remount-ro", hidden]);
         }
@@ -128,10 +148,22 @@ internal sealed class SandboxPlan
     /// The places in <paramref name="scratch"/> (the sandbox's /tmp) where bubblewrap makes mount points: what is bound
     /// under <c>/tmp</c> (a working directory there, the code).
     /// </summary>
-    public IReadOnlyList<string> MountPointsInScratch(string workspace, string scratch) =>
-        [.. new[] { workspace, Path.Combine(workspace, "inputs"), _code }
+    public IReadOnlyList<string> MountPointsInScratch(string workspace, string scratch, string? pipelineFolder = null) =>
+        [.. new[] { workspace, Path.Combine(workspace, "inputs"), _code, OwnTmp(pipelineFolder) }
             .Where(p => p is not null && p.StartsWith("/tmp/", StringComparison.Ordinal))
             .Select(p => Path.Combine(scratch, p!["/tmp/".Length..]))];
+
+    /// <summary>The pipeline folder, when it needs a bind of its own: only when it is in /tmp (elsewhere the host's read-only view shows it) and not hidden itself.</summary>
+    private string? OwnTmp(string? pipelineFolder)
+    {
+        if (pipelineFolder is null)
+        {
+            return null;
+        }
+
+        var folder = Path.TrimEndingDirectorySeparator(Path.GetFullPath(pipelineFolder));
+        return Within(folder, "/tmp") && folder != "/tmp" && Directory.Exists(folder) && !_secret.Any(s => Within(folder, s)) ? folder : null;
+    }
 
     /// <summary>Runs <c>true</c> in a sandbox like the real ones; what went wrong, or null.</summary>
     private string? Try()
