@@ -146,8 +146,18 @@ public static class CodePackage
 
         using (archive)
         {
+            IReadOnlyCollection<ZipArchiveEntry> entries;
+            try
+            {
+                entries = archive.Entries; // the central directory is read here, not when the archive is opened
+            }
+            catch (InvalidDataException e)
+            {
+                throw new CodePackageException($"the .zip archive cannot be read: {e.Message}");
+            }
+
             var budget = new Budget();
-            foreach (var entry in archive.Entries)
+            foreach (var entry in entries)
             {
                 var mode = (entry.ExternalAttributes >> 16) & 0xF000;
                 if (mode is not (0 or 0x8000 or 0x4000))
