@@ -62,6 +62,22 @@ public sealed class ErrorAnswerTests
         Assert.Equal(2, problem.EnumerateObject().Count(p => p.Name is "title" or "detail"));
     }
 
+    /// <summary>Found by HttpFuzzTests: a JSON body whose Content-Type names a charset .NET does not know answered 500.</summary>
+    [Fact]
+    public async Task AJsonBodyInACharsetTheServerDoesNotKnowIsA415ThatNamesIt()
+    {
+        await using var server = await KoaljaTestServer.StartAsync(KoaljaTestServer.OneCommand("flaky", "true"));
+        using var content = new StringContent("{\"values\": [\"0123\"]}");
+        content.Headers.Remove("Content-Type");
+        content.Headers.TryAddWithoutValidation("Content-Type", "application/json; charset=nope");
+
+        using var response = await server.Http.PostAsync("api/pipelines/flaky/derived", content);
+
+        var (status, problem) = await ProblemAsync(response);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, status);
+        Assert.Contains("'nope'", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task TheMiddlewareAnswersProblemJsonForEveryErrorWithoutABody()
     {

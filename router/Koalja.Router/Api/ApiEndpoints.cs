@@ -206,6 +206,11 @@ public static class ApiEndpoints
         {
             return Problems.BadRequest("Invalid request", $"Send {{\"values\": [\"ID\", ...]}}: {e.Message}");
         }
+        catch (InvalidOperationException e) when (e.InnerException is ArgumentException)
+        {
+            // the Content-Type's charset is no encoding .NET knows
+            return Problems.Status(StatusCodes.Status415UnsupportedMediaType, "Unknown charset", $"{ApiSecurity.Printable(e.Message)} Send the JSON in UTF-8.");
+        }
 
         if (body?.Values is not { Count: > 0 and <= MaxDerivedValues } values || values.Any(v => v is not { Length: > 0 and <= 128 }))
         {
