@@ -18,6 +18,7 @@ internal sealed class WorkspacePool(string root) : IAsyncDisposable
     private static readonly TimeSpan SandboxIdle = TimeSpan.FromMinutes(1);
 
     private readonly Dictionary<string, Stack<Workspace>> _free = new(StringComparer.Ordinal);
+    private readonly HashSet<Task> _ending = [];
     private int _next;
     private bool _disposed;
 
@@ -59,7 +60,7 @@ internal sealed class WorkspacePool(string root) : IAsyncDisposable
             if (workspace.Sandbox is { IsAlive: false } ended)
             {
                 workspace.Sandbox = null;
-                _ = ended.DisposeAsync().AsTask();
+                Track(ended.DisposeAsync().AsTask());
             }
 
             lock (_free)
@@ -97,6 +98,13 @@ internal sealed class WorkspacePool(string root) : IAsyncDisposable
         }
 
         await Task.WhenAll(all.Where(w => w.Sandbox is not null).Select(w => w.Sandbox!.DisposeAsync().AsTask()));
+        Task[] ending;
+        lock (_ending)
+        {
+            ending = [.. _ending];
+        }
+
+        await Task.WhenAll(ending); // what was being ended already: sandboxes idle too long, workspaces discarded
     }
 
     /// <summary>Ends the sandboxes of workspaces no slot used for a while (called with the lock held).</summary>
@@ -108,21 +116,45 @@ internal sealed class WorkspacePool(string root) : IAsyncDisposable
             if (workspace.Sandbox is { } sandbox && now - workspace.IdleSince > SandboxIdle.TotalMilliseconds)
             {
                 workspace.Sandbox = null;
-                _ = sandbox.DisposeAsync().AsTask();
+                Track(sandbox.DisposeAsync().AsTask());
             }
         }
     }
 
-    private static void Discard(Workspace workspace)
+    /// <summary>Ends the workspace's sandbox, then removes its directories (what still runs there could write in them meanwhile).</summary>
+    private void Discard(Workspace workspace)
     {
-        if (workspace.Sandbox is { } sandbox)
+        var sandbox = workspace.Sandbox;
+        workspace.Sandbox = null;
+        Track(EndAndRemoveAsync(sandbox, workspace));
+    }
+
+    private static async Task EndAndRemoveAsync(CommandSandbox? sandbox, Workspace workspace)
+    {
+        if (sandbox is not null)
         {
-            workspace.Sandbox = null;
-            _ = sandbox.DisposeAsync().AsTask();
+            await sandbox.DisposeAsync();
         }
 
         TryDelete(workspace.Directory);
         TryDelete(workspace.Scratch);
+    }
+
+    /// <summary>Keeps a sandbox's ending until it is done, for <see cref="DisposeAsync"/> to wait for.</summary>
+    private void Track(Task ending)
+    {
+        lock (_ending)
+        {
+            _ending.Add(ending);
+        }
+
+        _ = ending.ContinueWith(t =>
+        {
+            lock (_ending)
+            {
+                _ending.Remove(t);
+            }
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     private static void Clean(string directory, IReadOnlySet<string> keepInputs, IReadOnlySet<string> keepOutputs)
@@ -208,6 +240,12 @@ internal sealed class WorkspacePool(string root) : IAsyncDisposable
 
     private static void Remove(FileSystemInfo entry)
     {
+        if (FileTrees.MayNotBeUtf8(entry.Name))
+        {
+            // .NET cannot name it to delete it (and would say nothing): the workspace goes, removed by bytes
+            throw new IOException($"{entry.FullName} may not be named in UTF-8");
+        }
+
         if (IsLink(entry))
         {
             File.Delete(entry.FullName); // the link itself, never what it points at
@@ -226,13 +264,7 @@ internal sealed class WorkspacePool(string root) : IAsyncDisposable
     {
         try
         {
-            if (IsLink(new DirectoryInfo(directory)))
-            {
-                File.Delete(directory);
-                return;
-            }
-
-            Directory.Delete(directory, recursive: true);
+            FileTrees.Remove(directory);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -67,7 +67,8 @@ internal sealed class KoaljaTestServer : IAsyncDisposable
         "net10.0");
 
     public static async Task<KoaljaTestServer> StartAsync(Pipeline pipeline, RuntimeOptions? runtime = null, string? data = null, string? registry = null, string? storage = null,
-        TimeProvider? time = null, LocalTaskHost taskHost = LocalTaskHost.InProcess, int? scalerPort = null, SandboxMode sandbox = SandboxMode.Auto)
+        TimeProvider? time = null, LocalTaskHost taskHost = LocalTaskHost.InProcess, int? scalerPort = null, SandboxMode sandbox = SandboxMode.Auto,
+        Action<Microsoft.Extensions.Logging.ILoggingBuilder>? logging = null)
     {
         var ownsData = data is null;
         data ??= Directory.CreateTempSubdirectory("koalja-it-").FullName;
@@ -82,7 +83,7 @@ internal sealed class KoaljaTestServer : IAsyncDisposable
             FunctionsApp = taskHost == LocalTaskHost.Functions ? FunctionsApp : null,
             ScalerPort = scalerPort,
             Sandbox = sandbox,
-        }, [pipeline]);
+        }, [pipeline], logging);
         return new KoaljaTestServer(server, data, ownsData);
     }
 

@@ -306,6 +306,32 @@ public sealed class TaskRuntimeTests : IDisposable
     }
 
     [Fact]
+    public async Task NamesThatAreNotUtf8AreRemovedBetweenExecutionsAndWithTheWorkspace()
+    {
+        // bytes .NET cannot decode (it shows U+FFFD, and cannot delete by that name): a file, a directory with one in it
+        const string look = "ls -A | LC_ALL=C grep -a -v -e '^inputs$' -e '^outputs$' -e '^koalja.log$' > {{.outputs.outputFile.path}} || true";
+        foreach (var make in new[] { "touch $(printf 'f\\376\\377')", "mkdir -p $(printf 'd\\377') && touch $(printf 'd\\377/g\\300')" })
+        {
+            var planted = await RunAsync(make + " && echo ok > {{.outputs.outputFile.path}}", "x");
+            var next = await RunAsync(look, "x");
+
+            Assert.True(planted.Succeeded && next.Succeeded, planted.Error + next.Error);
+            Assert.Equal("", await ReadAsync(next.Outputs[0].Sha256)); // the next execution sees none of them
+        }
+
+        var tree = Directory.CreateDirectory(Path.Combine(_dir, "tree")).FullName;
+        using (var sh = System.Diagnostics.Process.Start("/bin/sh", ["-c", "cd \"$1\" && mkdir -p a/$(printf 'b\\377')/c && touch a/$(printf 'b\\377')/c/$(printf 'x\\376') $(printf 'y\\377') && ln -s / link", "sh", tree])!)
+        {
+            await sh.WaitForExitAsync();
+        }
+
+        Assert.ThrowsAny<IOException>(() => Directory.Delete(tree, recursive: true)); // what .NET cannot do
+        FileTrees.Remove(tree);
+        Assert.False(Directory.Exists(tree));
+        Assert.True(Directory.Exists("/usr")); // the link went, not what it named
+    }
+
+    [Fact]
     public async Task AFileWithASecondNameIsToldApart()
     {
         var file = Path.Combine(_dir, "one-name");
@@ -344,7 +370,7 @@ public sealed class TaskRuntimeTests : IDisposable
     /// <summary>A task <c>work</c> running <c>/bin/sh -c <paramref name="script"/></c> on <paramref name="values"/> (its one input, inputFile) into its one output, outputFile.</summary>
     internal static TaskInvocation ShellInvocation(string script, IReadOnlyList<StoredArtifact> values, long? minSequenceLength = null, string shell = "/bin/sh")
     {
-        var yamlScript = script.Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+        var yamlScript = script.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
         var spec = Load($$"""
             - name: work
               inputs: [{name: inputFile, typeRef: text{{(minSequenceLength is { } m ? $", minSequenceLength: {m}" : "")}}}]

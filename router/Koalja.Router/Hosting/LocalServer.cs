@@ -64,6 +64,9 @@ public sealed class LocalServer : IAsyncDisposable
 
     public string DataRoot => _data.Root;
 
+    /// <summary>The server's services: the HTTP fuzz test reads the route table from them, so that no endpoint escapes it.</summary>
+    internal IServiceProvider Services => _app.Services;
+
     /// <summary>The task function workers (<see cref="LocalTaskHost.Functions"/>), by name, with their current process; null when tasks run in process.</summary>
     public IReadOnlyList<(string Name, int ProcessId)>? Workers =>
         _workers is { } w ? w.Names.Values.Order(StringComparer.Ordinal).Select(n => (n, w.Host.ProcessId(n))).ToList() : null;
@@ -102,11 +105,12 @@ public sealed class LocalServer : IAsyncDisposable
             if (!options.InspectOnly && Directory.Exists(data.WorkPath))
             {
                 // left by a crash; executions start again in fresh directories (the folder itself stays: it may be a mount point)
+                // (by bytes: a command may have named a file in a way .NET cannot, see FileTrees)
                 foreach (var entry in new DirectoryInfo(data.WorkPath).EnumerateFileSystemInfos())
                 {
                     if (entry is DirectoryInfo { LinkTarget: null } folder)
                     {
-                        folder.Delete(recursive: true);
+                        FileTrees.Remove(folder.FullName);
                     }
                     else
                     {
