@@ -105,18 +105,20 @@ internal sealed class SandboxPlan
 
         arguments.AddRange(["--bind", scratch, "/tmp"]);
 
-        // The whole host is visible read-only but /tmp, which is the sandbox's own: a pipeline folder there is bound
-        // again, and what is hidden inside it hidden again (the data directory is often in the project's folder);
-        // before the working directory and the code, which may be inside it.
-        var folder = OwnTmp(pipelineFolder);
-        var rehidden = folder is null ? [] : _secret.Where(s => Within(s, folder) && s != folder && !_secret.Any(o => o != s && Within(s, o))).ToList();
-        if (folder is not null)
+        // The whole host is visible read-only but /tmp, which is the sandbox's own: what a command needs from there (the
+        // pipeline's folder, Koalja's own program in a clone or build there) is bound again, and what is hidden inside it
+        // hidden again (the data directory is often in the project's folder); before the working directory and the code,
+        // which may be inside it.
+        var shown = ShownFromTmp(pipelineFolder);
+        var rehidden = _secret.Where(s => shown.Any(f => Within(s, f) && s != f) && !_secret.Any(o => o != s && Within(s, o))).ToList();
+        foreach (var folder in shown)
         {
             arguments.AddRange(["--ro-bind", folder, folder]);
-            foreach (var secret in rehidden)
-            {
-                arguments.AddRange(["--tmpfs", secret]);
-            }
+        }
+
+        foreach (var secret in rehidden)
+        {
+            arguments.AddRange(["--tmpfs", secret]);
         }
 
         arguments.AddRange(["--bind", workspace, workspace]);
@@ -149,44 +151,65 @@ internal sealed class SandboxPlan
     /// under <c>/tmp</c> (a working directory there, the code).
     /// </summary>
     public IReadOnlyList<string> MountPointsInScratch(string workspace, string scratch, string? pipelineFolder = null) =>
-        [.. new[] { workspace, Path.Combine(workspace, "inputs"), _code, OwnTmp(pipelineFolder) }
+        [.. new[] { workspace, Path.Combine(workspace, "inputs"), _code }.Concat(ShownFromTmp(pipelineFolder))
             .Where(p => p is not null && p.StartsWith("/tmp/", StringComparison.Ordinal))
             .Select(p => Path.Combine(scratch, p!["/tmp/".Length..]))];
 
-    /// <summary>The pipeline folder, when it needs a bind of its own: only when it is in /tmp (elsewhere the host's read-only view shows it) and not hidden itself.</summary>
-    private string? OwnTmp(string? pipelineFolder)
+    /// <summary>
+    /// The folders in the host's /tmp a sandbox shows read-only: the pipeline's folder, and the directories of the
+    /// program run in the sandbox and of dotnet (elsewhere the host's read-only view shows them). None that is hidden,
+    /// none inside another.
+    /// </summary>
+    private List<string> ShownFromTmp(string? pipelineFolder)
     {
-        if (pipelineFolder is null)
-        {
-            return null;
-        }
-
-        var folder = Path.TrimEndingDirectorySeparator(Path.GetFullPath(pipelineFolder));
-        return Within(folder, "/tmp") && folder != "/tmp" && Directory.Exists(folder) && !_secret.Any(s => Within(folder, s)) ? folder : null;
+        var wanted = new[] { pipelineFolder, Path.GetDirectoryName(_launcher), Path.GetDirectoryName(_dotnet) }
+            .Where(f => f is not null)
+            .Select(f => Path.TrimEndingDirectorySeparator(Path.GetFullPath(f!)))
+            .Where(f => Within(f, "/tmp") && f != "/tmp" && Directory.Exists(f) && !_secret.Any(s => Within(f, s)))
+            .Distinct(StringComparer.Ordinal).ToList();
+        return [.. wanted.Where(f => !wanted.Any(o => o != f && Within(f, o)))];
     }
 
-    /// <summary>Runs <c>true</c> in a sandbox like the real ones; what went wrong, or null.</summary>
+    /// <summary>
+    /// Starts the program of the sandboxes in a sandbox like the real ones (without a working directory), and ends it
+    /// by closing its input; what went wrong, or null. So a machine where bubblewrap works but the program cannot run in
+    /// it (not visible there, say) is told at start.
+    /// </summary>
     private string? Try()
     {
-        var arguments = new List<string> { "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid", "--unshare-ipc", "--unshare-uts" };
+        var arguments = new List<string> { "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp" };
+        foreach (var folder in ShownFromTmp(null))
+        {
+            arguments.AddRange(["--ro-bind", folder, folder]);
+        }
+
+        arguments.AddRange(["--unshare-pid", "--unshare-ipc", "--unshare-uts"]);
         if (!_network)
         {
             arguments.Add("--unshare-net");
         }
 
-        arguments.AddRange(["--new-session", "--cap-drop", "ALL", "--", "true"]);
-        var start = new ProcessStartInfo(Bubblewrap, arguments) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        arguments.AddRange(["--new-session", "--cap-drop", "ALL", "--", _dotnet, "exec", _launcher]);
+        var start = new ProcessStartInfo(Bubblewrap, arguments) { RedirectStandardInput = true, RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        start.Environment.Clear();
+        foreach (var (name, value) in LauncherEnvironment)
+        {
+            start.Environment[name] = value;
+        }
+
         try
         {
             using var process = Process.Start(start)!;
+            process.StandardInput.Close(); // the program ends when its input does
             var said = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(TimeSpan.FromSeconds(10)))
+            _ = process.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
+            if (!process.WaitForExit(TimeSpan.FromSeconds(30)))
             {
                 process.Kill(entireProcessTree: true);
-                return "a trial sandbox did not end within 10 s";
+                return "a trial sandbox did not end within 30 s";
             }
 
-            return process.ExitCode == 0 ? null : said.Result.Trim() is { Length: > 0 } text ? text : $"exit code {process.ExitCode}";
+            return process.ExitCode == 0 ? null : said.Result.Trim() is { Length: > 0 } text ? $"{text} (exit code {process.ExitCode})" : $"exit code {process.ExitCode}";
         }
         catch (System.ComponentModel.Win32Exception e)
         {
