@@ -7,15 +7,20 @@ namespace Koalja.Router.Tests;
 /// <summary>Code archives in memory: a .zip or a .tar.gz of text files, by name.</summary>
 internal static class Archives
 {
-    public static byte[] Zip(params (string Name, string Content)[] files)
+    /// <summary>A .zip: each entry's name, and its content (null: a directory entry).</summary>
+    public static byte[] Zip(params IEnumerable<(string Name, string? Content)> files)
     {
         using var buffer = new MemoryStream();
         using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
         {
             foreach (var (name, content) in files)
             {
-                using var writer = new StreamWriter(zip.CreateEntry(name, CompressionLevel.Fastest).Open());
-                writer.Write(content);
+                var entry = zip.CreateEntry(name, CompressionLevel.Fastest);
+                if (content is not null)
+                {
+                    using var writer = new StreamWriter(entry.Open());
+                    writer.Write(content);
+                }
             }
         }
 

@@ -192,26 +192,6 @@ public sealed class CodeDropTests
         Assert.Single(list.GetProperty("versions").EnumerateArray());
     }
 
-    /// <summary>A .zip in memory: each entry's name, and its content (null: a directory entry).</summary>
-    private static byte[] Zip(IEnumerable<(string Name, string? Content)> entries)
-    {
-        using var buffer = new MemoryStream();
-        using (var zip = new System.IO.Compression.ZipArchive(buffer, System.IO.Compression.ZipArchiveMode.Create, leaveOpen: true))
-        {
-            foreach (var (name, content) in entries)
-            {
-                var entry = zip.CreateEntry(name, System.IO.Compression.CompressionLevel.Fastest);
-                if (content is not null)
-                {
-                    using var writer = new StreamWriter(entry.Open());
-                    writer.Write(content);
-                }
-            }
-        }
-
-        return buffer.ToArray();
-    }
-
     private static readonly (string, string?)[] RunScript = [("run.sh", LabelledCount)];
 
     /// <summary>
@@ -248,10 +228,10 @@ public sealed class CodeDropTests
         var before = Blobs(server);
         var code = archive switch
         {
-            "conflict" => Zip(RunScript.Append(("x", "a file")).Append(("x/y", "inside the file"))),
-            "conflict-directory" => Zip(RunScript.Append(("x", "a file")).Append(("x/", null))),
-            "directories" => Zip(RunScript.Concat(Enumerable.Range(0, 10_001).Select(i => ($"d{i}/", (string?)null)))),
-            "miscounted" => MiscountedZip(Zip(RunScript)),
+            "conflict" => Archives.Zip(RunScript.Append(("x", "a file")).Append(("x/y", "inside the file"))),
+            "conflict-directory" => Archives.Zip(RunScript.Append(("x", "a file")).Append(("x/", null))),
+            "directories" => Archives.Zip(RunScript.Concat(Enumerable.Range(0, 10_001).Select(i => ($"d{i}/", (string?)null)))),
+            "miscounted" => MiscountedZip(Archives.Zip(RunScript)),
             _ => [.. "PK\u0003\u0004 not a zip after all"u8],
         };
 
